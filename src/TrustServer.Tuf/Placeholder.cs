@@ -1,0 +1,1 @@
+namespace TrustServer.Tuf; internal static class Placeholder { }

@@ -1,0 +1,1 @@
+namespace TrustServer.Testing; internal static class Placeholder { }
