@@ -1,1 +1,0 @@
-namespace TrustServer.Testing; internal static class Placeholder { }
