@@ -1,1 +1,0 @@
-namespace TrustServer.Tuf; internal static class Placeholder { }
