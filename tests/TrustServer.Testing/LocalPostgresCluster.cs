@@ -25,27 +25,28 @@ internal sealed class LocalPostgresCluster
     private readonly string _binDirectory;
     private readonly string _rootDirectory;
     private readonly string[] _runAsPrefix;
+    private readonly string _password;
     private int _stopped;
 
-    private LocalPostgresCluster(string binDirectory, string rootDirectory, string[] runAsPrefix, int port, string password)
+    private LocalPostgresCluster(string binDirectory, string rootDirectory, string[] runAsPrefix, string password)
     {
         _binDirectory = binDirectory;
         _rootDirectory = rootDirectory;
         _runAsPrefix = runAsPrefix;
-        Port = port;
-        ConnectionString = new NpgsqlConnectionStringBuilder
-        {
-            Host = "127.0.0.1",
-            Port = port,
-            Username = Superuser,
-            Password = password,
-            Database = "postgres",
-        }.ConnectionString;
+        _password = password;
     }
 
-    public int Port { get; }
+    /// <summary>The TCP port on 127.0.0.1; set once the server has started.</summary>
+    public int Port { get; private set; }
 
-    public string ConnectionString { get; }
+    public string ConnectionString => new NpgsqlConnectionStringBuilder
+    {
+        Host = "127.0.0.1",
+        Port = Port,
+        Username = Superuser,
+        Password = _password,
+        Database = "postgres",
+    }.ConnectionString;
 
     public string Description =>
         $"private cluster from {_binDirectory} on 127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)} (data in {_rootDirectory})";
@@ -105,7 +106,10 @@ internal sealed class LocalPostgresCluster
                 await RunCheckedAsync("chown", ["-R", $"{ServiceUser}:", root], cancellationToken).ConfigureAwait(false);
             }
 
-            var cluster = new LocalPostgresCluster(binDirectory, root, runAsPrefix, port: 0, password);
+            var cluster = new LocalPostgresCluster(binDirectory, root, runAsPrefix, password);
+
+            // From here on a hard kill of this process must not leak a running server or the directory.
+            cluster.StartWatchdog();
             await cluster.RunAsServiceUserAsync(
                 "initdb",
                 [
@@ -132,18 +136,18 @@ internal sealed class LocalPostgresCluster
             for (var attempt = 1; attempt <= 5; attempt++)
             {
                 var port = TestPorts.GetFreeTcpPort();
-                var started = new LocalPostgresCluster(binDirectory, root, runAsPrefix, port, password);
                 var log = Path.Combine(root, $"postgres-{port.ToString(CultureInfo.InvariantCulture)}.log");
-                var result = await started.RunAsServiceUserAsync(
+                var result = await cluster.RunAsServiceUserAsync(
                     "pg_ctl",
-                    ["-D", started.DataDirectory, "-l", log, "-w", "-t", "60", "-o", $"-p {port.ToString(CultureInfo.InvariantCulture)}", "start"],
+                    ["-D", cluster.DataDirectory, "-l", log, "-w", "-t", "60", "-o", $"-p {port.ToString(CultureInfo.InvariantCulture)}", "start"],
                     cancellationToken,
                     check: false).ConfigureAwait(false);
                 if (result.Succeeded)
                 {
-                    started.RegisterCleanup();
-                    await started.WaitUntilAcceptingAsync(cancellationToken).ConfigureAwait(false);
-                    return started;
+                    cluster.Port = port;
+                    cluster.RegisterCleanup();
+                    await cluster.WaitUntilAcceptingAsync(cancellationToken).ConfigureAwait(false);
+                    return cluster;
                 }
 
                 var logText = File.Exists(log) ? await File.ReadAllTextAsync(log, cancellationToken).ConfigureAwait(false) : "(no log)";
@@ -265,11 +269,7 @@ internal sealed class LocalPostgresCluster
         }
     }
 
-    private void RegisterCleanup()
-    {
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop();
-        StartWatchdog();
-    }
+    private void RegisterCleanup() => AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop();
 
     /// <summary>
     /// Starts a detached shell (its own session, so it survives a kill of this process tree) that waits for this

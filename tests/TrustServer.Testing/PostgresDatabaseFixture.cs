@@ -24,6 +24,7 @@ public class PostgresDatabaseFixture : IAsyncLifetime
 {
     private PostgresServer? _server;
     private string? _databaseName;
+    private int _dropped;
 
     /// <summary>The server the database lives on.</summary>
     public PostgresServer Server => _server ?? throw NotInitialized();
@@ -67,10 +68,9 @@ public class PostgresDatabaseFixture : IAsyncLifetime
     /// <returns>A task that completes when the database is gone.</returns>
     public virtual async Task DisposeAsync()
     {
-        if (_server is not null && _databaseName is not null)
+        if (_server is not null && _databaseName is not null && Interlocked.Exchange(ref _dropped, 1) == 0)
         {
             await _server.DropDatabaseAsync(_databaseName).ConfigureAwait(false);
-            _databaseName = null;
         }
 
         GC.SuppressFinalize(this);
