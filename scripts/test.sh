@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The test command of the README: installs missing prerequisites where it can, then runs every test.
+#
+#   scripts/test.sh [extra `dotnet test` arguments, e.g. --filter FullyQualifiedName~Postgres]
+#
+# Prerequisites:
+#   - .NET SDK (see global.json)                          -> must already be installed
+#   - PostgreSQL server binaries (initdb, pg_ctl)         -> apt package `postgresql`, unless
+#       TRUSTSERVER_TEST_POSTGRES names an existing server or a Docker engine answers
+#   - the real notary 0.7.0 client and notary-server      -> apt package `notary`
+# Installing needs root or sudo and apt-get (Debian/Ubuntu).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+log() { printf 'test.sh: %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    die "need root to run '$*' (not root, no sudo). Install it yourself, then re-run."
+  fi
+}
+
+apt_updated=no
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 || die "apt-get not found: install the package(s) '$*' with your package manager, then re-run."
+  if [ "$apt_updated" = no ]; then
+    # Required on a fresh machine: without package lists apt-get does not even find `notary`.
+    log "apt-get update"
+    as_root apt-get update -qq
+    apt_updated=yes
+  fi
+  log "apt-get install -y $*"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+}
+
+have_postgres_binaries() {
+  command -v initdb >/dev/null 2>&1 && return 0
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null
+}
+
+docker_reachable() {
+  command -v docker >/dev/null 2>&1 || return 1
+  if command -v timeout >/dev/null 2>&1; then
+    timeout 5 docker info >/dev/null 2>&1
+  else
+    docker info >/dev/null 2>&1
+  fi
+}
+
+# PostgreSQL: the tests take TRUSTSERVER_TEST_POSTGRES, then Docker, then the installed binaries
+# (tests/TrustServer.Testing/PostgresServer.cs); install the binaries only when neither of the first two is there.
+if [ -n "${TRUSTSERVER_TEST_POSTGRES:-}" ]; then
+  log "PostgreSQL: using the server from TRUSTSERVER_TEST_POSTGRES"
+elif have_postgres_binaries; then
+  log "PostgreSQL: server binaries found, the tests start a private cluster"
+elif docker_reachable; then
+  log "PostgreSQL: no server binaries, but Docker answers; the tests use Testcontainers"
+else
+  apt_install postgresql
+  have_postgres_binaries || die "postgresql was installed but initdb is still not found on PATH or in /usr/lib/postgresql/*/bin"
+fi
+
+# The real notary client and notary-server (compatibility tests and test machinery).
+if ! command -v notary >/dev/null 2>&1 || ! command -v notary-server >/dev/null 2>&1; then
+  apt_install notary
+  command -v notary >/dev/null 2>&1 || die "package notary was installed but 'notary' is still not on PATH"
+fi
+
+command -v dotnet >/dev/null 2>&1 \
+  || die "dotnet not found: install the .NET 10 SDK (https://dot.net; see global.json), then re-run."
+
+log "dotnet $(dotnet --version); running all tests"
+exec dotnet test TrustServer.sln -c Release --logger "console;verbosity=normal" "$@"
