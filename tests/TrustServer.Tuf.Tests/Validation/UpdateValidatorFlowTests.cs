@@ -1,4 +1,6 @@
 using System.Security.Cryptography;
+using TrustServer.Tuf.Json;
+using TrustServer.Tuf.Keys;
 using TrustServer.Tuf.Metadata;
 using TrustServer.Tuf.Tests.Support;
 using TrustServer.Tuf.Validation;
@@ -30,7 +32,7 @@ public sealed class UpdateValidatorFlowTests
         Assert.Equal(SHA256.HashData(snapshot), body.Meta["snapshot"].Hashes["sha256"]);
         Assert.Equal(SHA512.HashData(snapshot), body.Meta["snapshot"].Hashes["sha512"]);
         Assert.Equal(snapshot.Length, body.Meta["snapshot"].Length);
-        Assert.Null(ThresholdVerifier.Verify(timestamp, new BaseRole("timestamp", new Dictionary<string, Keys.TufPublicKey> { [repo.TimestampKey.PublicKey.Id] = repo.TimestampKey.PublicKey }, 1)));
+        Assert.Null(ThresholdVerifier.Verify(timestamp, new BaseRole("timestamp", new Dictionary<string, TufPublicKey> { [repo.TimestampKey.PublicKey.Id] = repo.TimestampKey.PublicKey }, 1)));
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(snapshot)), result.Files[2].Sha256Hex);
     }
 
@@ -93,7 +95,7 @@ public sealed class UpdateValidatorFlowTests
     {
         using var repo = new TestRepository(serverManagesSnapshot: true);
         var root = repo.Root();
-        var fakeTimestamp = TestRepository.Sign(repo.SnapshotBody(7, []).Set("_type", new Json.JsonString("Timestamp")), repo.TimestampKey);
+        var fakeTimestamp = TestRepository.Sign(repo.SnapshotBody(7, []).Set("_type", new JsonString("Timestamp")), repo.TimestampKey);
 
         var result = await repo.PublishAsync(("root", root), ("targets", repo.Targets(1)), ("timestamp", fakeTimestamp));
 
