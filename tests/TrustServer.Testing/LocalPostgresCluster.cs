@@ -271,47 +271,12 @@ internal sealed class LocalPostgresCluster
 
     private void RegisterCleanup() => AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop();
 
-    /// <summary>
-    /// Starts a detached shell (its own session, so it survives a kill of this process tree) that waits for this
-    /// process to disappear, then stops the cluster and removes its directory. After a normal exit it finds the
-    /// directory already gone and does nothing.
-    /// </summary>
+    /// <summary>Stops the cluster and removes its directory if this process dies without its exit handlers
+    /// (after a normal exit the directory is already gone and the script does nothing).</summary>
     private void StartWatchdog()
     {
-        var setsid = ExecutableLocator.Find("setsid", "/usr/bin", "/bin");
-        if (setsid is null)
-        {
-            return;
-        }
-
-        var pgCtl = string.Join(' ', [.. _runAsPrefix.Select(Quote), Quote(Path.Combine(_binDirectory, "pg_ctl"))]);
-        var script =
-            "exec </dev/null >/dev/null 2>&1; " +
-            $"while kill -0 {Environment.ProcessId.ToString(CultureInfo.InvariantCulture)} 2>/dev/null; do sleep 2; done; " +
-            $"cd / && if [ -d {Quote(DataDirectory)} ]; then {pgCtl} -D {Quote(DataDirectory)} -m immediate stop; fi; " +
-            $"rm -rf {Quote(_rootDirectory)}";
-        var startInfo = new ProcessStartInfo(setsid)
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var argument in new[] { "-f", "/bin/sh", "-c", script })
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        try
-        {
-            using var watchdog = Process.Start(startInfo);
-            watchdog?.WaitForExit(TimeSpan.FromSeconds(5)); // setsid -f returns at once after forking.
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            // No watchdog: the ProcessExit handler still cleans up after a normal exit.
-        }
+        var pgCtl = string.Join(' ', [.. _runAsPrefix.Select(ExitWatchdog.Quote), ExitWatchdog.Quote(Path.Combine(_binDirectory, "pg_ctl"))]);
+        var data = ExitWatchdog.Quote(DataDirectory);
+        ExitWatchdog.Start($"if [ -d {data} ]; then {pgCtl} -D {data} -m immediate stop; fi; rm -rf {ExitWatchdog.Quote(_rootDirectory)}");
     }
-
-    private static string Quote(string value) => "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 }

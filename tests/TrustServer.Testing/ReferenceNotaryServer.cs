@@ -234,6 +234,12 @@ public sealed class ReferenceNotaryServer : IAsyncDisposable, IDisposable
         _process.OutputDataReceived += (_, e) => Append(e.Data);
         _process.ErrorDataReceived += (_, e) => Append(e.Data);
         _process.Start();
+
+        // Kill the server if the test process dies hard; /proc/<pid>/cmdline guards against a reused pid.
+        var pid = _process.Id.ToString(CultureInfo.InvariantCulture);
+        ExitWatchdog.Start(
+            $"if grep -q {ExitWatchdog.Quote(ConfigFilePath)} /proc/{pid}/cmdline 2>/dev/null; then kill -9 {pid}; fi; "
+            + $"rm -rf {ExitWatchdog.Quote(_directory.Path)}");
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         _process.StandardInput.Close();
