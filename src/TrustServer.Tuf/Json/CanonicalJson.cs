@@ -109,7 +109,8 @@ public static class CanonicalJson
 
         if (Math.Floor(d) != d)
         {
-            throw new TufFormatException($"json: unsupported value: {number.Literal} (canonical JSON allows integers only)");
+            // Notary's exact error (Go formats the float with strconv 'g', shortest).
+            throw new TufFormatException($"json: unsupported value: {FormatGoShortest(d)}");
         }
 
         // Go converts with int64(f); values beyond the int64 range have no meaningful canonical form.
@@ -119,6 +120,40 @@ public static class CanonicalJson
         }
 
         return ((long)d).ToString(CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>A non-integral double as Go's <c>strconv.FormatFloat(f, 'g', -1, 64)</c> writes it.</summary>
+    internal static string FormatGoShortest(double value)
+    {
+        // Shortest round-trip digits and the decimal point position: |value| = 0.digits × 10^pointPosition.
+        var shortest = Math.Abs(value).ToString("R", CultureInfo.InvariantCulture);
+        var exponentAt = shortest.IndexOf('E', StringComparison.Ordinal);
+        var exponent = exponentAt < 0 ? 0 : int.Parse(shortest[(exponentAt + 1)..], CultureInfo.InvariantCulture);
+        var mantissa = exponentAt < 0 ? shortest : shortest[..exponentAt];
+        var dot = mantissa.IndexOf('.', StringComparison.Ordinal);
+        var integral = dot < 0 ? mantissa : mantissa[..dot];
+        var all = integral + (dot < 0 ? string.Empty : mantissa[(dot + 1)..]);
+        var significant = all.TrimStart('0');
+        var pointPosition = integral.Length + exponent - (all.Length - significant.Length);
+        var digits = significant.TrimEnd('0');
+
+        var sign = value < 0 ? "-" : string.Empty;
+        var decimalExponent = pointPosition - 1;
+        if (decimalExponent is < -4 or >= 6)
+        {
+            var fraction = digits.Length > 1 ? "." + digits[1..] : string.Empty;
+            var exponentSign = decimalExponent < 0 ? "-" : "+";
+            return $"{sign}{digits[0]}{fraction}e{exponentSign}{Math.Abs(decimalExponent):00}";
+        }
+
+        if (pointPosition <= 0)
+        {
+            return $"{sign}0.{new string('0', -pointPosition)}{digits}";
+        }
+
+        return digits.Length <= pointPosition
+            ? sign + digits + new string('0', pointPosition - digits.Length)
+            : $"{sign}{digits[..pointPosition]}.{digits[pointPosition..]}";
     }
 
     private static void WriteString(ArrayBufferWriter<byte> output, string value)

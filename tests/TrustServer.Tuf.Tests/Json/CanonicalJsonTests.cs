@@ -46,6 +46,23 @@ public sealed class CanonicalJsonTests
         Assert.Throws<TufFormatException>(() => Canonical($"{{\"v\":{literal}}}"));
     }
 
+    [Theory]
+    [InlineData("1.5", "1.5")]
+    [InlineData("1.50", "1.5")]
+    [InlineData("-2.25", "-2.25")]
+    [InlineData("0.1", "0.1")]
+    [InlineData("0.0001", "0.0001")]
+    [InlineData("0.00001", "1e-05")]
+    [InlineData("123456.5", "123456.5")]
+    [InlineData("1234567.5", "1.2345675e+06")]
+    [InlineData("1.5e-300", "1.5e-300")]
+    public void Canonicalize_Fractions_FailWithGosMessage(string literal, string goFormatted)
+    {
+        // strconv.FormatFloat(f, 'g', -1, 64): %e below 1e-4 and from 1e6 on, exponent with at least two digits.
+        var error = Assert.Throws<TufFormatException>(() => Canonical($"[{literal}]"));
+        Assert.Equal($"json: unsupported value: {goFormatted}", error.Message);
+    }
+
     [Fact]
     public void Canonicalize_SortsKeysByUtf8Bytes_NotUtf16()
     {
