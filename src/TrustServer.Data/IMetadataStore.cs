@@ -1,0 +1,71 @@
+using TrustServer.Tuf.Validation;
+
+namespace TrustServer.Data;
+
+/// <summary>One stored metadata file (a row of <c>tuf_files</c>): exact bytes, lowercase hex SHA-256, creation time (UTC).</summary>
+public sealed record StoredFile(string Role, long Version, byte[] Data, string Sha256, DateTimeOffset CreatedAt);
+
+/// <summary>One changefeed record (spec server-api.md §10). <c>Category</c> is <c>update</c> or <c>deletion</c>.</summary>
+public sealed record ChangeRecord(long Id, DateTimeOffset CreatedAt, string Gun, long Version, string Sha256, string Category);
+
+/// <summary>Outcome of <see cref="IMetadataStore.CommitAsync"/>.</summary>
+public enum CommitOutcome
+{
+    /// <summary>Every file and the changefeed record were written in one transaction.</summary>
+    Committed,
+
+    /// <summary>
+    /// Nothing was written: a file's version is not greater than every stored version of its role, two files share
+    /// a (role, version), or the repository changed since the caller read it (another request or replica won).
+    /// Maps to Notary's 400 <c>VERSION</c>.
+    /// </summary>
+    VersionConflict,
+}
+
+/// <summary>
+/// Storage of TUF metadata per repository (GUN) and of the changefeed (spec validation.md §10). Rows are never
+/// updated; all versions stay readable until the repository is deleted. Every implementation is safe for
+/// several server replicas on one database: correctness comes from transactions and unique constraints.
+/// </summary>
+public interface IMetadataStore
+{
+    /// <summary>The stored file of the role with the highest version, or null.</summary>
+    Task<StoredFile?> GetLatestAsync(string gun, string role, CancellationToken cancellationToken = default);
+
+    /// <summary>The stored file of the role with exactly this version, or null.</summary>
+    Task<StoredFile?> GetByVersionAsync(string gun, string role, long version, CancellationToken cancellationToken = default);
+
+    /// <summary>The stored file of the role whose SHA-256 (lowercase hex, compared as given) is <paramref name="sha256"/>, or null.</summary>
+    Task<StoredFile?> GetByChecksumAsync(string gun, string role, string sha256, CancellationToken cancellationToken = default);
+
+    /// <summary>Role → highest stored version, for every role of the repository (empty when nothing is stored).</summary>
+    Task<IReadOnlyDictionary<string, long>> GetHighestVersionsAsync(string gun, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Writes all <paramref name="files"/> of one update (or of one lazy re-sign) in one transaction, plus one
+    /// changefeed <c>update</c> record per timestamp file. Optimistic concurrency: the write happens only if the
+    /// repository's highest stored timestamp version is still <paramref name="expectedTimestampVersion"/> (null =
+    /// no timestamp stored), and every file's version is greater than all stored versions of its role; otherwise
+    /// nothing is written and <see cref="CommitOutcome.VersionConflict"/> is returned. Other failures throw and
+    /// also leave nothing behind.
+    /// </summary>
+    Task<CommitOutcome> CommitAsync(string gun, long? expectedTimestampVersion, IReadOnlyList<MetadataFile> files, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes every file of the repository and, when at least one was deleted, appends a <c>deletion</c>
+    /// changefeed record (version 0, empty SHA-256), in one transaction. Returns whether anything was deleted.
+    /// </summary>
+    Task<bool> DeleteAsync(string gun, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// A page of the changefeed (spec server-api.md §10), always in ascending id order. <paramref name="gun"/>
+    /// null = all repositories. <paramref name="records"/> &gt; 0 and <paramref name="changeId"/> ≥ 0: records with
+    /// id &gt; changeId, ascending, at most <paramref name="records"/>. <paramref name="records"/> &lt; 0 or
+    /// <paramref name="changeId"/> &lt; 0: the |records| records with the largest ids below changeId (below
+    /// nothing when changeId ≤ 0). The caller maps records = 0 to 100.
+    /// </summary>
+    Task<IReadOnlyList<ChangeRecord>> GetChangesAsync(string? gun, long changeId, int records, CancellationToken cancellationToken = default);
+
+    /// <summary>Whether the database answers and holds the schema (the "DB operational" health check).</summary>
+    Task<bool> IsOperationalAsync(CancellationToken cancellationToken = default);
+}
