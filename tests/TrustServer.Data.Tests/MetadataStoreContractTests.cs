@@ -297,9 +297,18 @@ public abstract class MetadataStoreContractTests : IAsyncLifetime
                 AssertStored(file, await Store.GetLatestAsync(gun, file.Role));
             }
 
-            Assert.Equal(7, await CountRowsAsync("tuf_files", gun));
+            // Race 3: disjoint versions (no unique-index collision to fall back on): only the expected timestamp
+            // version, checked under the GUN lock, lets exactly one of them in.
+            var nextA = new[] { File(gun, "snapshot", 3, "A3"), File(gun, "timestamp", 3, "A3") };
+            var nextB = new[] { File(gun, "targets", 4, "B4"), File(gun, "snapshot", 4, "B4"), File(gun, "timestamp", 4, "B4") };
+            (first, second) = await RaceAsync(() => storeA.CommitAsync(gun, 2, nextA), () => storeB.CommitAsync(gun, 2, nextB));
+            Assert.True(first != second, $"round {round}: disjoint update outcomes {first}/{second}");
+            var next = first == CommitOutcome.Committed ? nextA : nextB;
+            AssertStored(next[^1], await Store.GetLatestAsync(gun, "timestamp"));
+
+            Assert.Equal(7 + next.Length, await CountRowsAsync("tuf_files", gun));
             var changes = await Store.GetChangesAsync(gun, 0, 100);
-            Assert.Equal([created[3].Sha256Hex, updated[2].Sha256Hex], changes.Select(c => c.Sha256));
+            Assert.Equal([created[3].Sha256Hex, updated[2].Sha256Hex, next[^1].Sha256Hex], changes.Select(c => c.Sha256));
         }
     }
 
