@@ -1,0 +1,118 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+using Npgsql;
+
+namespace TrustServer.Data.Providers;
+
+/// <summary>What differs between the providers when writing: how writers of one GUN are serialized, and how a
+/// unique-constraint violation looks.</summary>
+internal abstract class StorageDialect
+{
+    /// <summary>
+    /// Begins the write transaction of one GUN and returns only once this writer is the only one for that GUN
+    /// (across processes and replicas), so that reads inside the transaction see every earlier committed write.
+    /// </summary>
+    public abstract Task<IDbContextTransaction> BeginWriteAsync(MetadataDbContext db, string gun, CancellationToken cancellationToken);
+
+    /// <summary>Whether <paramref name="exception"/> (or an inner exception) is a UNIQUE constraint violation.</summary>
+    public abstract bool IsUniqueViolation(Exception exception);
+
+    /// <summary>The dialect of <paramref name="provider"/>.</summary>
+    public static StorageDialect For(StorageProvider provider) => provider switch
+    {
+        StorageProvider.Postgres => PostgresDialect.Instance,
+        StorageProvider.Sqlite => SqliteDialect.Instance,
+        _ => throw new ArgumentOutOfRangeException(nameof(provider), provider, "Unknown storage provider."),
+    };
+
+    private static T? Find<T>(Exception? exception)
+        where T : Exception
+    {
+        for (; exception is not null; exception = exception.InnerException)
+        {
+            if (exception is T match)
+            {
+                return match;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// PostgreSQL: a transaction-scoped advisory lock keyed by a hash of the GUN. It is held until commit or
+    /// rollback, so replicas writing the same GUN queue up, and different GUNs (barring a 2^-64 collision, which
+    /// only costs a wait) proceed in parallel. READ COMMITTED then makes every later statement in the transaction
+    /// see the previous holder's commit.
+    /// </summary>
+    private sealed class PostgresDialect : StorageDialect
+    {
+        public static readonly PostgresDialect Instance = new();
+
+        // Separates our keys from other users of the bigint advisory-lock space in a shared database.
+        private const string LockNamespace = "trustserver/metadata/gun:";
+
+        public override async Task<IDbContextTransaction> BeginWriteAsync(MetadataDbContext db, string gun, CancellationToken cancellationToken)
+        {
+            var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var key = LockKey(gun);
+                await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({key})", cancellationToken).ConfigureAwait(false);
+                return transaction;
+            }
+            catch
+            {
+                await transaction.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+
+        public override bool IsUniqueViolation(Exception exception) =>
+            Find<PostgresException>(exception)?.SqlState == PostgresErrorCodes.UniqueViolation;
+
+        internal static long LockKey(string gun) =>
+            BinaryPrimitives.ReadInt64BigEndian(SHA256.HashData(Encoding.UTF8.GetBytes(LockNamespace + gun)));
+    }
+
+    /// <summary>
+    /// SQLite: <c>BEGIN IMMEDIATE</c> takes the database write lock before the transaction reads anything, so
+    /// writers (connections, processes) are serialized for the whole database; waiting writers retry until the
+    /// connection's default timeout (Microsoft.Data.Sqlite's busy handling).
+    /// </summary>
+    private sealed class SqliteDialect : StorageDialect
+    {
+        public static readonly SqliteDialect Instance = new();
+
+        // SQLITE_CONSTRAINT_UNIQUE and SQLITE_CONSTRAINT_PRIMARYKEY (extended result codes).
+        private const int ConstraintUnique = 2067;
+        private const int ConstraintPrimaryKey = 1555;
+
+        public override async Task<IDbContextTransaction> BeginWriteAsync(MetadataDbContext db, string gun, CancellationToken cancellationToken)
+        {
+            await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            var connection = (SqliteConnection)db.Database.GetDbConnection();
+
+            // deferred: false = BEGIN IMMEDIATE (a deferred transaction would take the lock only at its first write,
+            // after our version check read).
+            var transaction = connection.BeginTransaction(deferred: false);
+            try
+            {
+                return await db.Database.UseTransactionAsync(transaction, cancellationToken).ConfigureAwait(false)
+                    ?? throw new InvalidOperationException("EF Core did not enlist the SQLite transaction.");
+            }
+            catch
+            {
+                await transaction.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+
+        public override bool IsUniqueViolation(Exception exception) =>
+            Find<SqliteException>(exception)?.SqliteExtendedErrorCode is ConstraintUnique or ConstraintPrimaryKey;
+    }
+}
