@@ -39,7 +39,7 @@ internal abstract class KeyDbContext : DbContext
         var key = modelBuilder.Entity<PrivateKeyRow>();
         key.ToTable("private_keys");
         key.HasQueryFilter(r => r.DeletedAt == null);
-        key.HasKey(r => r.Id);
+        key.HasKey(r => r.Id).HasName("private_keys_pkey");
         key.Property(r => r.Id).HasColumnName("id");
         key.Property(r => r.CreatedAt).HasColumnName("created_at").HasConversion(UtcConverter);
         key.Property(r => r.UpdatedAt).HasColumnName("updated_at").HasConversion(UtcConverter);
