@@ -12,6 +12,14 @@ public sealed record StoredKey(string KeyId, string Algorithm, byte[] Public, st
 {
     /// <summary>The public key as it appears in metadata (keytype = algorithm).</summary>
     public TufPublicKey PublicKey => new(Algorithm, Public);
+
+    /// <summary>Value equality, including the public key bytes.</summary>
+    public bool Equals(StoredKey? other) =>
+        other is not null && KeyId == other.KeyId && Algorithm == other.Algorithm && Gun == other.Gun && Role == other.Role
+        && Public.AsSpan().SequenceEqual(other.Public);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(KeyId, Algorithm, Gun, Role);
 }
 
 /// <summary>A signature made by the key store.</summary>
