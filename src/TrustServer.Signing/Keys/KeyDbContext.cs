@@ -1,0 +1,105 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+
+namespace TrustServer.Signing.Keys;
+
+/// <summary>
+/// The key database: notary-signer's <c>private_keys</c> table (spec signer.md §5), with one subclass per provider so
+/// that each has its own migrations. Migration history lives in <see cref="MigrationsHistoryTable"/> so the metadata
+/// context can share the database.
+/// </summary>
+internal abstract class KeyDbContext : DbContext
+{
+    /// <summary>The migrations history table of this context (not EF's default, which the metadata context uses).</summary>
+    public const string MigrationsHistoryTable = "__keys_migrations";
+
+    // Stored as UTC wall-clock time; PostgreSQL `timestamp` (no zone) needs Kind=Unspecified on write.
+    private static readonly ValueConverter<DateTime, DateTime> UtcConverter = new(
+        v => DateTime.SpecifyKind(v.Kind == DateTimeKind.Local ? v.ToUniversalTime() : v, DateTimeKind.Unspecified),
+        v => DateTime.SpecifyKind(v, DateTimeKind.Utc));
+
+    protected KeyDbContext(DbContextOptions options)
+        : base(options)
+    {
+    }
+
+    public DbSet<PrivateKeyRow> PrivateKeys => Set<PrivateKeyRow>();
+
+    /// <summary>
+    /// Serializes concurrent get-or-create calls for one (gun, role, algorithm) inside the current transaction,
+    /// across processes sharing the database, so they return the same pending key.
+    /// </summary>
+    public abstract Task LockCreateAsync(string gun, string role, string algorithm, CancellationToken cancellationToken);
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        var key = modelBuilder.Entity<PrivateKeyRow>();
+        key.ToTable("private_keys");
+        key.HasQueryFilter(r => r.DeletedAt == null);
+        key.HasKey(r => r.Id).HasName("private_keys_pkey");
+        key.Property(r => r.Id).HasColumnName("id");
+        key.Property(r => r.CreatedAt).HasColumnName("created_at").HasConversion(UtcConverter);
+        key.Property(r => r.UpdatedAt).HasColumnName("updated_at").HasConversion(UtcConverter);
+        key.Property(r => r.DeletedAt).HasColumnName("deleted_at").HasConversion(UtcConverter);
+        key.Property(r => r.KeyId).HasColumnName("key_id").HasMaxLength(255);
+        key.Property(r => r.EncryptionAlg).HasColumnName("encryption_alg").HasMaxLength(255);
+        key.Property(r => r.KeywrapAlg).HasColumnName("keywrap_alg").HasMaxLength(255);
+        key.Property(r => r.Algorithm).HasColumnName("algorithm").HasMaxLength(50);
+        key.Property(r => r.PassphraseAlias).HasColumnName("passphrase_alias").HasMaxLength(50);
+        key.Property(r => r.Public).HasColumnName("public");
+        key.Property(r => r.Private).HasColumnName("private");
+        key.Property(r => r.Gun).HasColumnName("gun").HasMaxLength(255);
+        key.Property(r => r.Role).HasColumnName("role").HasMaxLength(255);
+        key.Property(r => r.LastUsed).HasColumnName("last_used").HasConversion(UtcConverter);
+
+        // notary-signer's two unique constraints (key_id, and key_id with algorithm).
+        key.HasIndex(r => r.KeyId).IsUnique().HasDatabaseName("key_id");
+        key.HasIndex(r => new { r.KeyId, r.Algorithm }).IsUnique().HasDatabaseName("key_id_2");
+
+        // Ours: the get-or-create lookup of CreateKey (signer.md §6).
+        key.HasIndex(r => new { r.Gun, r.Role, r.Algorithm }).HasDatabaseName("private_keys_gun_role_algorithm_idx");
+    }
+
+    /// <summary>A stable 64-bit lock key for a (gun, role, algorithm) triple.</summary>
+    protected static long LockKey(string gun, string role, string algorithm)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"trustserver.keys.create\0{gun}\0{role}\0{algorithm}"));
+        return BinaryPrimitives.ReadInt64BigEndian(hash);
+    }
+}
+
+/// <summary>The key database on PostgreSQL, column types as in notary-signer's PostgreSQL migration.</summary>
+internal sealed class PostgresKeyDbContext(DbContextOptions<PostgresKeyDbContext> options) : KeyDbContext(options)
+{
+    public override async Task LockCreateAsync(string gun, string role, string algorithm, CancellationToken cancellationToken)
+    {
+        var lockKey = LockKey(gun, role, algorithm);
+        await Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({lockKey})", cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        base.OnModelCreating(modelBuilder);
+        var key = modelBuilder.Entity<PrivateKeyRow>();
+        key.Property(r => r.Id).UseSerialColumn();
+        key.Property(r => r.CreatedAt).HasColumnType("timestamp without time zone");
+        key.Property(r => r.UpdatedAt).HasColumnType("timestamp without time zone");
+        key.Property(r => r.DeletedAt).HasColumnType("timestamp without time zone");
+        key.Property(r => r.LastUsed).HasColumnType("timestamp without time zone");
+        key.Property(r => r.Public).HasColumnType("bytea");
+        key.Property(r => r.Private).HasColumnType("bytea");
+    }
+}
+
+/// <summary>The key database on SQLite (embedded default).</summary>
+internal sealed class SqliteKeyDbContext(DbContextOptions<SqliteKeyDbContext> options) : KeyDbContext(options)
+{
+    /// <summary>
+    /// Nothing to do: Microsoft.Data.Sqlite starts transactions with <c>BEGIN IMMEDIATE</c>, which already
+    /// serializes writers on the database file.
+    /// </summary>
+    public override Task LockCreateAsync(string gun, string role, string algorithm, CancellationToken cancellationToken) => Task.CompletedTask;
+}

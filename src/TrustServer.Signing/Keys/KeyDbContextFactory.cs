@@ -1,0 +1,73 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Design;
+
+namespace TrustServer.Signing.Keys;
+
+/// <summary>Creates provider-specific <see cref="KeyDbContext"/> instances for one connection string.</summary>
+internal sealed class KeyDbContextFactory
+{
+    private readonly DbContextOptions _options;
+
+    public KeyDbContextFactory(KeyStorageProvider provider, string connectionString)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        Provider = provider;
+        ConnectionString = connectionString;
+        _options = provider switch
+        {
+            KeyStorageProvider.Postgres => new DbContextOptionsBuilder<PostgresKeyDbContext>()
+                .UseNpgsql(connectionString, o => o.MigrationsHistoryTable(KeyDbContext.MigrationsHistoryTable))
+                .Options,
+            KeyStorageProvider.Sqlite => new DbContextOptionsBuilder<SqliteKeyDbContext>()
+                .UseSqlite(connectionString, o => o.MigrationsHistoryTable(KeyDbContext.MigrationsHistoryTable))
+                .Options,
+            _ => throw new ArgumentOutOfRangeException(nameof(provider), provider, "unknown key storage provider"),
+        };
+    }
+
+    public KeyStorageProvider Provider { get; }
+
+    public string ConnectionString { get; }
+
+    public KeyDbContext Create() => Provider switch
+    {
+        KeyStorageProvider.Postgres => new PostgresKeyDbContext((DbContextOptions<PostgresKeyDbContext>)_options),
+        _ => new SqliteKeyDbContext((DbContextOptions<SqliteKeyDbContext>)_options),
+    };
+
+    /// <summary>Creates the directory of a SQLite database file if needed (the default path is relative, <c>data/</c>).</summary>
+    public void EnsureStorageDirectory()
+    {
+        if (Provider != KeyStorageProvider.Sqlite)
+        {
+            return;
+        }
+
+        var dataSource = new SqliteConnectionStringBuilder(ConnectionString).DataSource;
+        if (string.IsNullOrEmpty(dataSource) || dataSource == ":memory:" || dataSource.StartsWith("file:", StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var directory = Path.GetDirectoryName(Path.GetFullPath(dataSource));
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+    }
+}
+
+/// <summary>Design-time factory for <c>dotnet ef migrations add … --context PostgresKeyDbContext</c> (no database needed).</summary>
+internal sealed class PostgresKeyDbContextDesignFactory : IDesignTimeDbContextFactory<PostgresKeyDbContext>
+{
+    public PostgresKeyDbContext CreateDbContext(string[] args) =>
+        (PostgresKeyDbContext)new KeyDbContextFactory(KeyStorageProvider.Postgres, "Host=localhost;Database=keys").Create();
+}
+
+/// <summary>Design-time factory for <c>dotnet ef migrations add … --context SqliteKeyDbContext</c>.</summary>
+internal sealed class SqliteKeyDbContextDesignFactory : IDesignTimeDbContextFactory<SqliteKeyDbContext>
+{
+    public SqliteKeyDbContext CreateDbContext(string[] args) =>
+        (SqliteKeyDbContext)new KeyDbContextFactory(KeyStorageProvider.Sqlite, "Data Source=keys.db").Create();
+}

@@ -1,0 +1,316 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using TrustServer.Signing.Encryption;
+using TrustServer.Tuf.Keys;
+
+namespace TrustServer.Signing.Keys;
+
+/// <summary>
+/// notary-signer's SQL key store (spec signer.md §3, §5, §6): private keys encrypted at rest as JWE under a passphrase
+/// alias, get-or-create of pending keys, signing that marks keys active, soft delete and passphrase rotation.
+/// Backs both the embedded <see cref="ISigningService"/> and the gRPC signer host. Thread-safe; use one instance per
+/// database (it caches decrypted keys, which are immutable by key ID).
+/// </summary>
+public sealed partial class KeyStore
+{
+    private readonly KeyDbContextFactory _contexts;
+    private readonly IPassphraseSource _passphrases;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, CachedKey> _cache = new(StringComparer.Ordinal);
+
+    /// <summary>Creates a key store over a database.</summary>
+    /// <param name="provider">The database engine.</param>
+    /// <param name="connectionString">The key database's connection string.</param>
+    /// <param name="defaultAlias">Passphrase alias that encrypts new keys (notary-signer's <c>storage.default_alias</c>).</param>
+    /// <param name="passphrases">Passphrases by alias (notary-signer: <see cref="EnvironmentPassphraseSource"/>).</param>
+    /// <param name="timeProvider">Clock for <c>created_at</c>/<c>last_used</c>/…; the system clock when null.</param>
+    /// <param name="logger">Logger; none when null. Never receives key material.</param>
+    public KeyStore(
+        KeyStorageProvider provider,
+        string connectionString,
+        string defaultAlias,
+        IPassphraseSource passphrases,
+        TimeProvider? timeProvider = null,
+        ILogger<KeyStore>? logger = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(defaultAlias);
+        ArgumentNullException.ThrowIfNull(passphrases);
+        _contexts = new KeyDbContextFactory(provider, connectionString);
+        DefaultAlias = defaultAlias;
+        _passphrases = passphrases;
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>The passphrase alias new keys are encrypted under.</summary>
+    public string DefaultAlias { get; }
+
+    /// <summary>The algorithms the store can create: <c>ecdsa</c> and <c>ed25519</c> (signer.md §3).</summary>
+    public static bool IsSupportedAlgorithm(string algorithm) => algorithm is KeyType.Ecdsa or KeyType.Ed25519;
+
+    /// <summary>
+    /// Applies pending migrations (history in <c>__keys_migrations</c>). On PostgreSQL the initial migration adopts an
+    /// existing notary-signer <c>private_keys</c> table instead of failing. Creates the SQLite file's directory.
+    /// </summary>
+    public async Task MigrateAsync(CancellationToken cancellationToken = default)
+    {
+        _contexts.EnsureStorageDirectory();
+        await using var context = _contexts.Create();
+        await context.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Returns the pending key (never used to sign) for exactly (gun, role, algorithm) with the smallest key ID, or
+    /// generates, encrypts under <see cref="DefaultAlias"/> and stores a new one (signer.md §6). Concurrent calls for
+    /// one triple on one database are serialized and return the same key.
+    /// </summary>
+    /// <exception cref="ArgumentException">The algorithm is not <c>ecdsa</c> or <c>ed25519</c>.</exception>
+    /// <exception cref="PassphraseUnavailableException">The default alias has no passphrase.</exception>
+    public async Task<StoredKey> CreateKeyAsync(string gun, string role, string algorithm, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(gun);
+        ArgumentNullException.ThrowIfNull(role);
+        if (algorithm is null || !IsSupportedAlgorithm(algorithm))
+        {
+            throw new ArgumentException($"algorithm {algorithm} not supported for create key", nameof(algorithm));
+        }
+
+        await using var context = _contexts.Create();
+        await using var transaction = await context.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await context.LockCreateAsync(gun, role, algorithm, cancellationToken).ConfigureAwait(false);
+        var pending = await context.PrivateKeys.AsNoTracking()
+            .Where(r => r.Gun == gun && r.Role == role && r.Algorithm == algorithm && r.LastUsed == null)
+            .OrderBy(r => r.KeyId)
+            .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+        if (pending is not null)
+        {
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return ToStoredKey(pending);
+        }
+
+        var passphrase = Passphrase(DefaultAlias);
+        var key = TufSigningKey.Generate(algorithm);
+        var plaintext = PrivateKeyCodec.Encode(key);
+        string jwe;
+        try
+        {
+            jwe = Jwe.Encrypt(plaintext, passphrase);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(plaintext);
+        }
+
+        var now = _time.GetUtcNow().UtcDateTime;
+        var row = new PrivateKeyRow
+        {
+            CreatedAt = now,
+            UpdatedAt = now,
+            KeyId = key.PublicKey.Id,
+            EncryptionAlg = Jwe.EncryptionAlgorithm,
+            KeywrapAlg = Jwe.KeyWrapAlgorithm,
+            Algorithm = algorithm,
+            PassphraseAlias = DefaultAlias,
+            Public = key.PublicKey.Public,
+            Private = Encoding.ASCII.GetBytes(jwe),
+            Gun = gun,
+            Role = role,
+        };
+        context.PrivateKeys.Add(row);
+        await context.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+
+        var stored = ToStoredKey(row);
+        _cache[stored.KeyId] = new CachedKey(stored, key);
+        LogKeyCreated(_logger, stored.KeyId, gun, role, algorithm);
+        return stored;
+    }
+
+    /// <summary>
+    /// The key with this ID, or null when there is no (undeleted) row for it. Decrypts the key, as notary-signer does,
+    /// and throws <see cref="KeyStoreException"/> when that fails — notary-signer's GetKeyInfo reports such failures
+    /// as NOT_FOUND; callers that mirror it catch the exception. Does not mark the key used.
+    /// </summary>
+    public async Task<StoredKey?> GetKeyInfoAsync(string keyId, CancellationToken cancellationToken = default)
+    {
+        var cached = await LoadAsync(keyId, cancellationToken).ConfigureAwait(false);
+        return cached?.Info;
+    }
+
+    /// <summary>
+    /// Signs <paramref name="content"/> (the exact bytes, e.g. canonical JSON; ecdsa hashes with SHA-256) with the key
+    /// and marks it active (<c>last_used</c> = now). Null when there is no such key; <see cref="KeyStoreException"/>
+    /// when it cannot be decrypted.
+    /// </summary>
+    public async Task<StoredKeySignature?> SignAsync(string keyId, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default)
+    {
+        var cached = await LoadAsync(keyId, cancellationToken).ConfigureAwait(false);
+        if (cached is null)
+        {
+            return null;
+        }
+
+        var signature = cached.Key.Sign(content.Span);
+        var now = _time.GetUtcNow().UtcDateTime;
+        await using (var context = _contexts.Create())
+        {
+            await context.PrivateKeys
+                .Where(r => r.KeyId == keyId)
+                .ExecuteUpdateAsync(s => s.SetProperty(r => r.LastUsed, now).SetProperty(r => r.UpdatedAt, now), cancellationToken)
+                .ConfigureAwait(false);
+        }
+
+        return new StoredKeySignature(cached.Info, cached.Key.Method, signature);
+    }
+
+    /// <summary>Soft-deletes the key (sets <c>deleted_at</c>); unknown IDs are fine (signer.md §3, DeleteKey).</summary>
+    public async Task DeleteKeyAsync(string keyId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keyId);
+        var now = _time.GetUtcNow().UtcDateTime;
+        await using (var context = _contexts.Create())
+        {
+            await context.PrivateKeys
+                .Where(r => r.KeyId == keyId)
+                .ExecuteUpdateAsync(s => s.SetProperty(r => r.DeletedAt, now).SetProperty(r => r.UpdatedAt, now), cancellationToken)
+                .ConfigureAwait(false);
+        }
+
+        // Not disposed: a concurrent Sign may still hold it.
+        _cache.TryRemove(keyId, out _);
+    }
+
+    /// <summary>
+    /// Re-encrypts every undeleted key not already under <paramref name="newAlias"/> with that alias's passphrase and
+    /// records the alias in <c>passphrase_alias</c> (notary-signer's <c>RotateKeyPassphrase</c>, for all keys). One
+    /// transaction: all rows or none. Returns the number of rows re-encrypted.
+    /// </summary>
+    /// <exception cref="PassphraseUnavailableException">The new alias, or the alias of some row, has no passphrase.</exception>
+    /// <exception cref="KeyDecryptionException">Some row cannot be decrypted with its alias's passphrase.</exception>
+    public async Task<int> ReencryptAllAsync(string newAlias, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(newAlias);
+        var newPassphrase = Passphrase(newAlias);
+        await using var context = _contexts.Create();
+        await using var transaction = await context.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await context.PrivateKeys
+            .Where(r => r.PassphraseAlias != newAlias)
+            .OrderBy(r => r.Id)
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+        var now = _time.GetUtcNow().UtcDateTime;
+        foreach (var row in rows)
+        {
+            var plaintext = Decrypt(row);
+            try
+            {
+                // Decode to prove the plaintext is a valid key of the row before writing it under the new passphrase.
+                using (PrivateKeyCodec.Decode(row.Algorithm, plaintext))
+                {
+                }
+
+                row.Private = Encoding.ASCII.GetBytes(Jwe.Encrypt(plaintext, newPassphrase));
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(plaintext);
+            }
+
+            row.PassphraseAlias = newAlias;
+            row.UpdatedAt = now;
+        }
+
+        await context.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        LogReencrypted(_logger, rows.Count, newAlias);
+        return rows.Count;
+    }
+
+    private async Task<CachedKey?> LoadAsync(string keyId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keyId);
+        if (_cache.TryGetValue(keyId, out var cached))
+        {
+            return cached;
+        }
+
+        PrivateKeyRow? row;
+        await using (var context = _contexts.Create())
+        {
+            row = await context.PrivateKeys.AsNoTracking()
+                .FirstOrDefaultAsync(r => r.KeyId == keyId, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (row is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            var plaintext = Decrypt(row);
+            TufSigningKey key;
+            try
+            {
+                key = PrivateKeyCodec.Decode(row.Algorithm, plaintext);
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(plaintext);
+            }
+
+            if (!key.PublicKey.Public.AsSpan().SequenceEqual(row.Public))
+            {
+                key.Dispose();
+                throw new KeyDecryptionException($"private key {row.KeyId} does not match its stored public key");
+            }
+
+            return _cache.GetOrAdd(keyId, new CachedKey(ToStoredKey(row), key));
+        }
+        catch (KeyStoreException ex)
+        {
+            LogKeyLoadFailed(_logger, keyId, row.PassphraseAlias, ex.Message);
+            throw;
+        }
+    }
+
+    private byte[] Decrypt(PrivateKeyRow row)
+    {
+        var passphrase = Passphrase(row.PassphraseAlias);
+
+        // Non-ASCII bytes become '?', which the JWE parser rejects as malformed.
+        var compact = Encoding.ASCII.GetString(row.Private);
+
+        try
+        {
+            return Jwe.Decrypt(compact, passphrase);
+        }
+        catch (KeyDecryptionException ex)
+        {
+            throw new KeyDecryptionException($"private key {row.KeyId} cannot be decrypted: {ex.Message}", ex);
+        }
+    }
+
+    private string Passphrase(string alias)
+    {
+        var passphrase = _passphrases.GetPassphrase(alias);
+        return string.IsNullOrEmpty(passphrase) ? throw new PassphraseUnavailableException(alias) : passphrase;
+    }
+
+    private static StoredKey ToStoredKey(PrivateKeyRow row) => new(row.KeyId, row.Algorithm, row.Public, row.Gun, row.Role);
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Created {Algorithm} key {KeyId} for {Gun} {Role}")]
+    private static partial void LogKeyCreated(ILogger logger, string keyId, string gun, string role, string algorithm);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Key {KeyId} (passphrase alias {Alias}) cannot be loaded: {Reason}")]
+    private static partial void LogKeyLoadFailed(ILogger logger, string keyId, string alias, string reason);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Re-encrypted {Count} keys under passphrase alias {Alias}")]
+    private static partial void LogReencrypted(ILogger logger, int count, string alias);
+
+    private sealed record CachedKey(StoredKey Info, TufSigningKey Key);
+}

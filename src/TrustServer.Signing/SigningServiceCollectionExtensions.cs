@@ -1,0 +1,64 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using TrustServer.Signing.Embedded;
+using TrustServer.Signing.Keys;
+
+namespace TrustServer.Signing;
+
+/// <summary>Registration of the key store and the embedded signing service for hosts.</summary>
+public static class SigningServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the <see cref="KeyStore"/> singleton (what the gRPC signer host serves): the key database, the
+    /// default passphrase alias for new keys, and the passphrase source (by default notary-signer's
+    /// <see cref="EnvironmentPassphraseSource"/>, <c>NOTARY_SIGNER_&lt;ALIAS&gt;</c>). Uses a registered
+    /// <see cref="TimeProvider"/> (the system clock otherwise).
+    /// </summary>
+    public static IServiceCollection AddKeyStore(
+        this IServiceCollection services,
+        KeyStorageProvider provider,
+        string connectionString,
+        string defaultAlias,
+        IPassphraseSource? passphrases = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        ArgumentException.ThrowIfNullOrWhiteSpace(defaultAlias);
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IPassphraseSource>(passphrases ?? new EnvironmentPassphraseSource());
+        services.AddSingleton(sp => new KeyStore(
+            provider,
+            connectionString,
+            defaultAlias,
+            sp.GetRequiredService<IPassphraseSource>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetService<ILogger<KeyStore>>()));
+        return services;
+    }
+
+    /// <summary>
+    /// Registers the key store (<see cref="AddKeyStore"/>) and <see cref="ISigningService"/> over it, in-process
+    /// (<c>Signing:Mode = Embedded</c>). Call <see cref="MigrateKeyDatabaseAsync"/> at startup (or in the
+    /// <c>migrate</c> command) before first use.
+    /// </summary>
+    public static IServiceCollection AddEmbeddedSigning(
+        this IServiceCollection services,
+        KeyStorageProvider provider,
+        string connectionString,
+        string defaultAlias,
+        IPassphraseSource? passphrases = null)
+    {
+        services.AddKeyStore(provider, connectionString, defaultAlias, passphrases);
+        services.AddLogging();
+        services.AddSingleton<ISigningService, EmbeddedSigningService>();
+        return services;
+    }
+
+    /// <summary>Applies the key database's pending migrations (history table <c>__keys_migrations</c>).</summary>
+    public static Task MigrateKeyDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        return services.GetRequiredService<KeyStore>().MigrateAsync(cancellationToken);
+    }
+}
