@@ -13,7 +13,9 @@ namespace TrustServer.Signing.Keys;
 /// notary-signer's SQL key store (spec signer.md §3, §5, §6): private keys encrypted at rest as JWE under a passphrase
 /// alias, get-or-create of pending keys, signing that marks keys active, soft delete and passphrase rotation.
 /// Backs both the embedded <see cref="ISigningService"/> and the gRPC signer host. Thread-safe; use one instance per
-/// database (it caches decrypted keys, which are immutable by key ID).
+/// database (it caches decrypted keys, which are immutable by key ID). As in notary-signer's cached key service, the
+/// cache is only invalidated by this instance's own <see cref="DeleteKeyAsync"/>: a key deleted through another
+/// replica keeps signing here until restart (signer.md §6).
 /// </summary>
 public sealed partial class KeyStore
 {
