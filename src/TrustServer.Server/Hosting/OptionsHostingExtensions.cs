@@ -1,0 +1,26 @@
+using TrustServer.Server.Options;
+
+namespace TrustServer.Server.Hosting;
+
+/// <summary>Binds and validates the server's options at start (DESIGN.md §6).</summary>
+internal static class OptionsHostingExtensions
+{
+    public static WebApplicationBuilder AddServerOptions(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section)
+            .Validate(o => o.Provider is "Sqlite" or "Postgres", "Storage:Provider must be Sqlite or Postgres").ValidateOnStart();
+        builder.Services.AddOptions<SigningOptions>().BindConfiguration(SigningOptions.Section).ValidateDataAnnotations()
+            .Validate(o => o.Mode is "Embedded", "Signing:Mode must be Embedded (the remote signer arrives with the signer service)").ValidateOnStart();
+        builder.Services.AddOptions<CachingOptions>().BindConfiguration(CachingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<RepositoryOptions>().BindConfiguration(RepositoryOptions.Section)
+            .Validate(o => o.GunPrefixes.All(IsValidPrefix), "Repositories:GunPrefixes: each prefix must end with '/', be a clean path and not start with '/' or '..'")
+            .ValidateOnStart();
+        builder.Services.AddOptions<LimitsOptions>().BindConfiguration(LimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        return builder;
+    }
+
+    // notary-server's rules for gun_prefixes (config-and-ops.md §3).
+    private static bool IsValidPrefix(string prefix) =>
+        prefix.Length > 1 && prefix.EndsWith('/') && prefix.Trim() == prefix && !prefix.StartsWith('/') && !prefix.StartsWith("..", StringComparison.Ordinal)
+        && Notary.NotaryRouter.CleanPath("/" + prefix) == "/" + prefix;
+}

@@ -1,0 +1,59 @@
+using System.Globalization;
+using TrustServer.Server.Options;
+
+namespace TrustServer.Server.Notary;
+
+/// <summary>Which Cache-Control policy a metadata GET gets (spec server-api.md §5.4).</summary>
+internal enum CachePolicy
+{
+    /// <summary><c>&lt;role&gt;.json</c>: changes on every publish.</summary>
+    Current,
+
+    /// <summary>By checksum or version: immutable.</summary>
+    Consistent,
+}
+
+/// <summary>200 with exact stored bytes, <c>Content-Length</c>, <c>Last-Modified</c> and Notary's cache headers.</summary>
+internal sealed class MetadataResult(byte[] data, DateTimeOffset lastModified, CachePolicy policy, CachingOptions caching) : IResult
+{
+    public Task ExecuteAsync(HttpContext httpContext)
+    {
+        var response = httpContext.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/json";
+        response.ContentLength = data.Length;
+        response.Headers.LastModified = lastModified.ToUniversalTime().ToString("r", CultureInfo.InvariantCulture);
+        var maxAge = policy == CachePolicy.Current ? caching.CurrentMetadata : caching.ConsistentMetadata;
+        if (maxAge == 0)
+        {
+            response.Headers.CacheControl = "max-age=0, no-cache, no-store";
+            response.Headers.Pragma = "no-cache";
+        }
+        else
+        {
+            response.Headers.CacheControl = policy == CachePolicy.Current
+                ? $"public, max-age={maxAge}, s-maxage={maxAge}, must-revalidate"
+                : $"public, max-age={maxAge}, s-maxage={maxAge}";
+        }
+
+        return response.Body.WriteAsync(data, httpContext.RequestAborted).AsTask();
+    }
+}
+
+/// <summary>A 200 with fixed bytes (no cache headers): <c>/v2/</c>, keys, changefeed, empty POST/DELETE answers.</summary>
+internal sealed class BytesResult(byte[] data, string? contentType = "application/json", int status = StatusCodes.Status200OK) : IResult
+{
+    public static readonly BytesResult Empty = new([], null);
+
+    public Task ExecuteAsync(HttpContext httpContext)
+    {
+        httpContext.Response.StatusCode = status;
+        if (contentType is not null)
+        {
+            httpContext.Response.ContentType = contentType;
+        }
+
+        httpContext.Response.ContentLength = data.Length;
+        return data.Length == 0 ? Task.CompletedTask : httpContext.Response.Body.WriteAsync(data, httpContext.RequestAborted).AsTask();
+    }
+}

@@ -1,0 +1,273 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
+using TrustServer.Data;
+using TrustServer.Server.Options;
+using TrustServer.Tuf;
+using TrustServer.Tuf.Keys;
+using TrustServer.Tuf.Metadata;
+using TrustServer.Tuf.Validation;
+
+namespace TrustServer.Server.Notary;
+
+/// <summary>The Notary v1 HTTP API (spec server-api.md): route table and handlers.</summary>
+internal static partial class NotaryEndpoints
+{
+    private const string Tuf = "^/v2/" + NotaryRouter.GunPattern + "/_trust/tuf/";
+    private const int DefaultChangefeedPage = 100;
+
+    /// <summary>Serves the Notary routes for every request not handled earlier in the pipeline.</summary>
+    public static IEndpointRouteBuilder MapNotaryEndpoints(this IEndpointRouteBuilder endpoints)
+    {
+        IReadOnlyList<NotaryRoute> routes =
+        [
+            new("Ping", "GET", Route("^/v2/$"), (_, _) => Task.FromResult<IResult>(new BytesResult("{}"u8.ToArray()))),
+            new("UpdateTUF", "POST", Route(Tuf + "$"), Guarded(UpdateAsync, isUpdate: true)),
+            new("GetRoleByHash", "GET", Route(Tuf + NotaryRouter.RolePattern + @"\.(?<checksum>[a-fA-F0-9]{64}|[a-fA-F0-9]{96}|[a-fA-F0-9]{128})\.json$"), Guarded(GetByChecksumAsync)),
+            new("GetRoleByVersion", "GET", Route(Tuf + @"(?<version>[1-9]*[0-9]+)\." + NotaryRouter.RolePattern + @"\.json$"), Guarded(GetByVersionAsync)),
+            new("GetRole", "GET", Route(Tuf + NotaryRouter.RolePattern + @"\.json$"), Guarded(GetCurrentAsync)),
+            new("GetKey", "GET", Route(Tuf + @"(?<role>snapshot|timestamp)\.key$"), Guarded(GetKeyAsync)),
+            new("RotateKey", "POST", Route(Tuf + @"(?<role>snapshot|timestamp)\.key$"), Guarded(RotateKeyAsync)),
+            new("DeleteTUF", "DELETE", Route(Tuf + "$"), Guarded(DeleteAsync)),
+            new("Changefeed", "GET", Route("^/v2/" + NotaryRouter.GunPattern + "/_trust/changefeed$"), Guarded(ChangefeedAsync)),
+            new("Changefeed", "GET", Route("^/v2/_trust/changefeed$"), ChangefeedAsync),
+            new("Health", "GET", Route("^/_notary_server/health$"), HealthAsync),
+        ];
+
+        endpoints.Map("/{**path}", context => NotaryRouter.DispatchAsync(context, routes, NotFoundAsync));
+        return endpoints;
+    }
+
+    private static Regex Route(string pattern) => new(pattern, RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture);
+
+    private static Task<IResult> NotFoundAsync(HttpContext context, Match match) =>
+        Task.FromResult<IResult>(context.Request.Path.StartsWithSegments("/_notary_server/health")
+            ? new BytesResult("404 page not found\n"u8.ToArray(), "text/plain; charset=utf-8", StatusCodes.Status404NotFound)
+            : NotaryErrors.RouteNotFound());
+
+    // GUN checks before the handler (and, once auth exists, before auth): size and characters, then the
+    // configured prefixes (spec server-api.md §9). Updates answer 400 INVALID_GUN, everything else 404.
+    private static NotaryHandler Guarded(NotaryHandler handler, bool isUpdate = false) => (context, match) =>
+    {
+        var gun = match.Groups["gun"].Value;
+        var limits = context.RequestServices.GetRequiredService<IOptions<LimitsOptions>>().Value;
+        if (Encoding.UTF8.GetByteCount(gun) > limits.MaxGunBytes || gun.Any(char.IsControl) || gun.StartsWith('/'))
+        {
+            return Task.FromResult<IResult>(isUpdate
+                ? NotaryErrors.Of(NotaryErrorCode.InvalidGun, JsonValue.Create($"GUNs are at most {limits.MaxGunBytes} bytes without control characters"))
+                : NotaryErrors.RouteNotFound());
+        }
+
+        var prefixes = context.RequestServices.GetRequiredService<IOptions<RepositoryOptions>>().Value.GunPrefixes;
+        if (prefixes.Count > 0 && !prefixes.Any(p => gun.StartsWith(p, StringComparison.Ordinal)))
+        {
+            return Task.FromResult<IResult>(isUpdate
+                ? NotaryErrors.Of(NotaryErrorCode.InvalidGun, JsonValue.Create($"Require GUNs with prefix: [{string.Join(' ', prefixes)}]"))
+                : NotaryErrors.RouteNotFound());
+        }
+
+        return handler(context, match);
+    };
+
+    private static RepositoryService Repository(HttpContext context) => context.RequestServices.GetRequiredService<RepositoryService>();
+
+    private static CachingOptions Caching(HttpContext context) => context.RequestServices.GetRequiredService<IOptions<CachingOptions>>().Value;
+
+    private static async Task<IResult> UpdateAsync(HttpContext context, Match match)
+    {
+        var gun = match.Groups["gun"].Value;
+        var limits = context.RequestServices.GetRequiredService<IOptions<LimitsOptions>>().Value;
+        var (uploads, error) = await UploadReader.ReadAsync(context.Request, limits);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        PublishOutcome outcome;
+        try
+        {
+            outcome = await Repository(context).PublishAsync(gun, uploads!, context.RequestAborted);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogUpdateFailed(Logger(context), gun, e);
+            return NotaryErrors.Of(NotaryErrorCode.Updating);
+        }
+
+        if (outcome.VersionConflict)
+        {
+            return NotaryErrors.Of(NotaryErrorCode.Version, NotaryErrorResult.EmptyDetail);
+        }
+
+        return outcome.Rejection is { } rejection ? NotaryErrors.Of(NotaryErrorCode.InvalidUpdate, ValidationDetail(rejection)) : BytesResult.Empty;
+    }
+
+    // {"Name":"ErrBadRoot","Error":{"Msg":"…"}}, with "Missing" before "Msg" for ErrBadHierarchy (validation.md §8);
+    // errors without a Notary name carry no detail.
+    private static JsonObject? ValidationDetail(ValidationError error)
+    {
+        if (error.NotaryName is null)
+        {
+            return null;
+        }
+
+        var inner = new JsonObject();
+        if (error.Missing is not null)
+        {
+            inner["Missing"] = error.Missing;
+        }
+
+        inner["Msg"] = error.Message;
+        return new JsonObject { ["Name"] = error.NotaryName, ["Error"] = inner };
+    }
+
+    private static async Task<IResult> GetByChecksumAsync(HttpContext context, Match match)
+    {
+        var file = await Repository(context).GetByChecksumAsync(match.Groups["gun"].Value, match.Groups["role"].Value, match.Groups["checksum"].Value, context.RequestAborted);
+        return file is null ? NotaryErrors.NotFound() : new MetadataResult(file.Data, file.LastModified, CachePolicy.Consistent, Caching(context));
+    }
+
+    private static async Task<IResult> GetByVersionAsync(HttpContext context, Match match)
+    {
+        // The pattern allows "0" and leading zeros; a version beyond 64 bits cannot be stored.
+        if (!long.TryParse(match.Groups["version"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var version) || version == 0)
+        {
+            return NotaryErrors.NotFound();
+        }
+
+        var file = await Repository(context).GetByVersionAsync(match.Groups["gun"].Value, match.Groups["role"].Value, version, context.RequestAborted);
+        return file is null ? NotaryErrors.NotFound() : new MetadataResult(file.Data, file.LastModified, CachePolicy.Consistent, Caching(context));
+    }
+
+    private static async Task<IResult> GetCurrentAsync(HttpContext context, Match match)
+    {
+        var gun = match.Groups["gun"].Value;
+        var role = match.Groups["role"].Value;
+        var repository = Repository(context);
+        ServedFile? file;
+        try
+        {
+            file = role switch
+            {
+                RoleName.Timestamp => await repository.GetTimestampAsync(gun, context.RequestAborted),
+                RoleName.Snapshot => await repository.GetSnapshotAsync(gun, context.RequestAborted),
+                _ => await repository.GetCurrentAsync(gun, role, context.RequestAborted),
+            };
+        }
+        catch (Exception e) when (e is ServerSigningException or TufFormatException)
+        {
+            // Go answers 500 UNKNOWN when an expired file cannot be re-signed or stored metadata is unreadable.
+            LogReadFailed(Logger(context), gun, role, e.Message);
+            return NotaryErrors.Of(NotaryErrorCode.Unknown, NotaryErrorResult.EmptyDetail);
+        }
+
+        return file is null ? NotaryErrors.NotFound() : new MetadataResult(file.Data, file.LastModified, CachePolicy.Current, Caching(context));
+    }
+
+    private static Task<IResult> GetKeyAsync(HttpContext context, Match match) =>
+        KeyAsync(context, match, (repository, gun, role, algorithm) => repository.GetOrCreateKeyAsync(gun, role, algorithm, context.RequestAborted));
+
+    private static Task<IResult> RotateKeyAsync(HttpContext context, Match match) =>
+        KeyAsync(context, match, (repository, gun, role, algorithm) => repository.RotateKeyAsync(gun, role, algorithm, context.RequestAborted));
+
+    private static async Task<IResult> KeyAsync(HttpContext context, Match match, Func<RepositoryService, string, string, string, Task<TufPublicKey>> operation)
+    {
+        var gun = match.Groups["gun"].Value;
+        var role = match.Groups["role"].Value;
+        var algorithm = context.RequestServices.GetRequiredService<IOptions<SigningOptions>>().Value.KeyAlgorithm;
+        TufPublicKey key;
+        try
+        {
+            key = await operation(Repository(context), gun, role, algorithm);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogKeyFailed(Logger(context), gun, role, e);
+            return NotaryErrors.Of(NotaryErrorCode.Unknown, NotaryErrorResult.EmptyDetail);
+        }
+
+        // Go's encoder order, "public" before "private", no trailing newline (spec server-api.md §7.1).
+        var body = $"{{\"keytype\":\"{key.KeyType}\",\"keyval\":{{\"public\":\"{Convert.ToBase64String(key.Public)}\",\"private\":null}}}}";
+        return new BytesResult(Encoding.UTF8.GetBytes(body));
+    }
+
+    private static async Task<IResult> DeleteAsync(HttpContext context, Match match)
+    {
+        var gun = match.Groups["gun"].Value;
+        if (await Repository(context).DeleteAsync(gun, context.RequestAborted))
+        {
+            LogDeleted(Logger(context), gun);
+        }
+
+        return BytesResult.Empty;
+    }
+
+    // Spec server-api.md §10: records is required (32-bit), change_id optional (32-bit); 0 records = 100.
+    private static async Task<IResult> ChangefeedAsync(HttpContext context, Match match)
+    {
+        var gunGroup = match.Groups["gun"];
+        var gun = gunGroup.Success ? gunGroup.Value : null;
+        var query = context.Request.Query;
+        var recordsText = query["records"].FirstOrDefault() ?? string.Empty;
+        if (!int.TryParse(recordsText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var records))
+        {
+            // Go's strconv error text, which notary-server passes on as the detail.
+            var reason = DigitsPattern().IsMatch(recordsText) ? "value out of range" : "invalid syntax";
+            return NotaryErrors.Of(NotaryErrorCode.InvalidParameters, JsonValue.Create($"invalid records parameter: strconv.ParseInt: parsing {JsonSerializer.Serialize(recordsText)}: {reason}"));
+        }
+
+        var changeIdText = query["change_id"].FirstOrDefault() ?? string.Empty;
+        var changeId = 0;
+        if (changeIdText.Length > 0 && !int.TryParse(changeIdText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out changeId))
+        {
+            return NotaryErrors.Of(NotaryErrorCode.InvalidParameters, NotaryErrorResult.EmptyDetail);
+        }
+
+        var changes = await context.RequestServices.GetRequiredService<IMetadataStore>()
+            .GetChangesAsync(gun, changeId, records == 0 ? DefaultChangefeedPage : records, context.RequestAborted);
+        var list = new JsonArray();
+        foreach (var change in changes)
+        {
+            list.Add(new JsonObject
+            {
+                ["ID"] = change.Id.ToString(CultureInfo.InvariantCulture),
+                ["CreatedAt"] = change.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture),
+                ["GUN"] = change.Gun,
+                ["Version"] = change.Version,
+                ["SHA256"] = change.Sha256,
+                ["Category"] = change.Category,
+            });
+        }
+
+        var body = new JsonObject { ["count"] = changes.Count, ["records"] = list };
+        return new BytesResult(JsonSerializer.SerializeToUtf8Bytes(body));
+    }
+
+    private static async Task<IResult> HealthAsync(HttpContext context, Match match)
+    {
+        var operational = await context.RequestServices.GetRequiredService<IMetadataStore>().IsOperationalAsync(context.RequestAborted);
+        return operational
+            ? new BytesResult("{}"u8.ToArray(), "application/json; charset=utf-8")
+            : new BytesResult("{\"DB operational\":\"Cannot access table: tuf_files\"}"u8.ToArray(), "application/json; charset=utf-8", StatusCodes.Status503ServiceUnavailable);
+    }
+
+    [GeneratedRegex("^[+-]?[0-9]+$")]
+    private static partial Regex DigitsPattern();
+
+    private static ILogger Logger(HttpContext context) => context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(NotaryEndpoints));
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Error, Message = "Update of {Gun} failed")]
+    private static partial void LogUpdateFailed(ILogger logger, string gun, Exception exception);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Error, Message = "Reading {Role} of {Gun} failed: {Reason}")]
+    private static partial void LogReadFailed(ILogger logger, string gun, string role, string reason);
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Error, Message = "Key operation for {Role} of {Gun} failed")]
+    private static partial void LogKeyFailed(ILogger logger, string gun, string role, Exception exception);
+
+    [LoggerMessage(EventId = 1104, Level = LogLevel.Information, Message = "Deleted all metadata of {Gun}")]
+    private static partial void LogDeleted(ILogger logger, string gun);
+}

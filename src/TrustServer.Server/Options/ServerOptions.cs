@@ -1,0 +1,88 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace TrustServer.Server.Options;
+
+/// <summary>Where metadata is stored (<c>Storage</c> section; the connection string is <c>ConnectionStrings:Metadata</c>).</summary>
+public sealed class StorageOptions
+{
+    /// <summary>Configuration section.</summary>
+    public const string Section = "Storage";
+
+    /// <summary><c>Sqlite</c> (embedded default) or <c>Postgres</c>.</summary>
+    public string Provider { get; set; } = "Sqlite";
+
+    /// <summary>Apply pending migrations at start (the <c>migrate</c> command does it explicitly).</summary>
+    public bool MigrateOnStartup { get; set; } = true;
+}
+
+/// <summary>Server-managed keys (<c>Signing</c> section).</summary>
+public sealed class SigningOptions
+{
+    /// <summary>Configuration section.</summary>
+    public const string Section = "Signing";
+
+    /// <summary><c>Embedded</c> (key store in-process) or <c>Remote</c> (gRPC signer).</summary>
+    public string Mode { get; set; } = "Embedded";
+
+    /// <summary>Algorithm of new server-managed keys: <c>ecdsa</c> or <c>ed25519</c> (notary-server's trust_service.key_algorithm).</summary>
+    [RegularExpression("^(ecdsa|ed25519)$", ErrorMessage = "Signing:KeyAlgorithm must be ecdsa or ed25519")]
+    public string KeyAlgorithm { get; set; } = "ecdsa";
+
+    /// <summary>
+    /// Embedded mode: passphrase alias of new keys; the passphrase comes from <c>NOTARY_SIGNER_&lt;ALIAS&gt;</c>. When that
+    /// variable is unset, the embedded default keeps a generated passphrase in <see cref="PassphraseFile"/>.
+    /// </summary>
+    [Required]
+    public string PassphraseAlias { get; set; } = "embedded";
+
+    /// <summary>Embedded mode: file holding a generated passphrase, used only when the environment variable is unset (created 0600 on first start).</summary>
+    public string? PassphraseFile { get; set; } = "data/signing-passphrase";
+}
+
+/// <summary>Cache-Control lifetimes in seconds (notary-server's caching.max_age), 0 … 31536000; 0 means no-cache.</summary>
+public sealed class CachingOptions
+{
+    /// <summary>Configuration section.</summary>
+    public const string Section = "Caching:MaxAge";
+
+    /// <summary>For <c>&lt;role&gt;.json</c>.</summary>
+    [Range(0, 31536000)]
+    public int CurrentMetadata { get; set; } = 300;
+
+    /// <summary>For by-checksum and by-version URLs (immutable).</summary>
+    [Range(0, 31536000)]
+    public int ConsistentMetadata { get; set; } = 2592000;
+}
+
+/// <summary>Which repositories the server accepts (notary-server's repositories.gun_prefixes).</summary>
+public sealed class RepositoryOptions
+{
+    /// <summary>Configuration section.</summary>
+    public const string Section = "Repositories";
+
+    /// <summary>Allowed GUN prefixes, each ending with <c>/</c>; empty = all.</summary>
+    public List<string> GunPrefixes { get; set; } = [];
+}
+
+/// <summary>Request limits. Over a limit is a 400 in the Notary envelope, never a 500.</summary>
+public sealed class LimitsOptions
+{
+    /// <summary>Configuration section.</summary>
+    public const string Section = "Limits";
+
+    /// <summary>Largest metadata file accepted in an upload: the notary client refuses to download more than 100 MiB.</summary>
+    [Range(1024, long.MaxValue)]
+    public long MaxFileBytes { get; set; } = 100L * 1024 * 1024;
+
+    /// <summary>Largest upload request body.</summary>
+    [Range(1024, long.MaxValue)]
+    public long MaxUploadBytes { get; set; } = 128L * 1024 * 1024;
+
+    /// <summary>Most parts in one upload (one per role).</summary>
+    [Range(1, 100_000)]
+    public int MaxParts { get; set; } = 1000;
+
+    /// <summary>Longest GUN in UTF-8 bytes (notary's varchar(255) columns).</summary>
+    [Range(1, 255)]
+    public int MaxGunBytes { get; set; } = 255;
+}

@@ -1,0 +1,60 @@
+using TrustServer.Server.Hosting;
+using TrustServer.Server.Notary;
+
+namespace TrustServer.Server;
+
+/// <summary>Builds and runs the server; tests build it the same way with their own configuration.</summary>
+public static class TrustServerHost
+{
+    /// <summary>Where the server listens when no URL is configured (DESIGN.md §6).</summary>
+    public const string DefaultUrl = "http://127.0.0.1:4443";
+
+    /// <summary>
+    /// Builds the application. <paramref name="settings"/> are added on top of the configuration before anything
+    /// reads it; <paramref name="services"/> runs after the server's registrations and may replace them (tests).
+    /// </summary>
+    public static WebApplication Build(
+        string[] args, IEnumerable<KeyValuePair<string, string?>>? settings = null, Action<IServiceCollection>? services = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
+        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]) && !builder.Configuration.GetSection("Kestrel:Endpoints").Exists())
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        builder.AddServerOptions();
+        builder.AddMetadataStorage();
+        builder.AddServerSigning();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<RepositoryService>();
+        services?.Invoke(builder.Services);
+
+        var app = builder.Build();
+        app.MapNotaryEndpoints();
+        return app;
+    }
+
+    /// <summary>Runs the server, or with <c>migrate</c> as first argument applies migrations and exits.</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var migrateOnly = args.Length > 0 && args[0] == "migrate";
+        await using var app = Build(migrateOnly ? args[1..] : args);
+        if (migrateOnly)
+        {
+            await app.Services.MigrateDatabasesAsync(CancellationToken.None);
+            Console.WriteLine("TrustServer: migrations applied.");
+            return 0;
+        }
+
+        await app.PrepareDatabasesAsync(CancellationToken.None);
+        await app.StartAsync();
+        ServerBanner.Print(app);
+        await app.WaitForShutdownAsync();
+        return 0;
+    }
+}

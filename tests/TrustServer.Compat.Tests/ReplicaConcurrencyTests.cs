@@ -1,0 +1,151 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using TrustServer.Compat.Tests.Support;
+using TrustServer.Testing;
+
+namespace TrustServer.Compat.Tests;
+
+/// <summary>
+/// Two TrustServer replicas on one PostgreSQL database: concurrent publishes of one repository and concurrent
+/// re-signing of expired metadata are decided by the database, never by process-local state.
+/// </summary>
+public sealed class ReplicaConcurrencyTests : IClassFixture<PostgresDatabaseFixture>, IAsyncLifetime
+{
+    private readonly PostgresDatabaseFixture _database;
+    private readonly ManualClock _clock = new();
+    private readonly TemporaryDirectory _directory = new("trustserver-replicas");
+    private TrustServerInstance? _first;
+    private TrustServerInstance? _second;
+
+    public ReplicaConcurrencyTests(PostgresDatabaseFixture database) => _database = database;
+
+    private TrustServerInstance First => _first!;
+
+    private TrustServerInstance Second => _second!;
+
+    public async Task InitializeAsync()
+    {
+        // Both replicas share the database and the key store's passphrase, as a real deployment does.
+        var passphrase = _directory.Combine("passphrase");
+        var storage = new ServerStorage.Postgres(_database.ConnectionString);
+        _first = await TrustServerInstance.StartAsync(storage, configure: s => s.AddSingleton<TimeProvider>(_clock), passphraseFile: passphrase);
+        _second = await TrustServerInstance.StartAsync(storage, configure: s => s.AddSingleton<TimeProvider>(_clock), passphraseFile: passphrase);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await First.DisposeAsync();
+        await Second.DisposeAsync();
+        _directory.Dispose();
+    }
+
+    [Fact]
+    public async Task TwoClientsPublishingToOneRepositoryOnTwoReplicas_ExactlyOneWins()
+    {
+        var gun = $"example.com/replicas/publish-{Guid.NewGuid():N}"[..48];
+        using var a = new NotaryCli(First.Url);
+        using var b = new NotaryCli(Second.Url);
+        using var files = new TemporaryDirectory("replica-payload");
+        var payload = files.Combine("p.txt");
+        await File.WriteAllTextAsync(payload, "payload\n");
+        await a.RunCheckedAsync(["init", gun, "--publish"]);
+        CopyDirectory(a.TrustDirectory, b.TrustDirectory); // b holds the same keys: a second publisher
+
+        for (var round = 0; round < 3; round++)
+        {
+            await a.RunCheckedAsync(["add", gun, $"a{round}", payload]);
+            await b.RunCheckedAsync(["add", gun, $"b{round}", payload]);
+            var feedBefore = await ChangeCountAsync(First, gun);
+            var versionBefore = await TargetsVersionAsync(First, gun);
+
+            var results = await Task.WhenAll(a.RunAsync(["publish", gun]), b.RunAsync(["publish", gun]));
+
+            var winners = results.Count(r => r.Succeeded);
+            Assert.True(winners == 1, string.Join("\n---\n", results.Select(r => r.ToString())));
+            var loser = results.Single(r => !r.Succeeded);
+            Assert.Contains("newer version", loser.StandardOutput + loser.StandardError, StringComparison.OrdinalIgnoreCase);
+
+            // One new targets version, one changefeed record, and the winner's target only.
+            Assert.Equal(versionBefore + 1, await TargetsVersionAsync(Second, gun));
+            Assert.Equal(HttpStatusCode.NotFound, (await First.Http.GetAsync($"/v2/{gun}/_trust/tuf/{versionBefore + 2}.targets.json")).StatusCode);
+            Assert.Equal(feedBefore + 1, await ChangeCountAsync(Second, gun));
+            var targets = await Second.Http.GetStringAsync($"/v2/{gun}/_trust/tuf/targets.json");
+            Assert.True(targets.Contains($"\"a{round}\"", StringComparison.Ordinal) ^ targets.Contains($"\"b{round}\"", StringComparison.Ordinal), targets);
+
+            // The loser drops its stale change and catches up before the next round.
+            var loserClient = results[0].Succeeded ? b : a;
+            await loserClient.RunCheckedAsync(["reset", gun, "--all"]);
+            await loserClient.RunCheckedAsync(["list", gun]);
+        }
+    }
+
+    [Fact]
+    public async Task ExpiredTimestampReadOnTwoReplicasAtOnce_IsResignedOnce()
+    {
+        var gun = $"example.com/replicas/resign-{Guid.NewGuid():N}"[..48];
+        using var client = new NotaryCli(First.Url);
+        await client.RunCheckedAsync(["init", gun, "--publish"]);
+        var original = await TimestampAsync(First, gun);
+        Assert.Equal(1, original.Version);
+
+        _clock.Advance(TimeSpan.FromDays(15));
+        var reads = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => (i % 2 == 0 ? First : Second).Http.GetAsync($"/v2/{gun}/_trust/tuf/timestamp.json")));
+
+        Assert.All(reads, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        var bodies = await Task.WhenAll(reads.Select(r => r.Content.ReadAsStringAsync()));
+        Assert.Single(bodies.Distinct());
+        var resigned = await TimestampAsync(Second, gun);
+        Assert.Equal(2, resigned.Version);
+        Assert.True(resigned.Expires > _clock.GetUtcNow().AddDays(13));
+        Assert.Equal(HttpStatusCode.NotFound, (await First.Http.GetAsync($"/v2/{gun}/_trust/tuf/3.timestamp.json")).StatusCode);
+        Assert.Equal(2, await ChangeCountAsync(First, gun));
+
+        // The client accepts the re-signed timestamp.
+        using var other = new NotaryCli(Second.Url);
+        await other.RunCheckedAsync(["list", gun]);
+    }
+
+    [Fact]
+    public async Task ExpiredServerSnapshot_IsResignedWithTheTimestamp()
+    {
+        var gun = $"example.com/replicas/snapshot-{Guid.NewGuid():N}"[..48];
+        using var client = new NotaryCli(First.Url);
+        await client.RunCheckedAsync(["init", gun]);
+        await client.RunCheckedAsync(["key", "rotate", gun, "snapshot", "-r"]);
+        await client.RunCheckedAsync(["publish", gun]);
+        var snapshotVersion = JsonDocument.Parse(await First.Http.GetStringAsync($"/v2/{gun}/_trust/tuf/snapshot.json")).RootElement.GetProperty("signed").GetProperty("version").GetInt64();
+
+        _clock.Advance(TimeSpan.FromDays(1096));
+        var snapshots = await Task.WhenAll(First.Http.GetStringAsync($"/v2/{gun}/_trust/tuf/snapshot.json"), Second.Http.GetStringAsync($"/v2/{gun}/_trust/tuf/snapshot.json"));
+
+        Assert.Equal(snapshots[0], snapshots[1]);
+        var signed = JsonDocument.Parse(snapshots[0]).RootElement.GetProperty("signed");
+        Assert.Equal(snapshotVersion + 1, signed.GetProperty("version").GetInt64());
+        Assert.True(DateTimeOffset.Parse(signed.GetProperty("expires").GetString()!, System.Globalization.CultureInfo.InvariantCulture) > _clock.GetUtcNow().AddDays(1000));
+        var timestamp = await TimestampAsync(Second, gun);
+        Assert.Equal(2, timestamp.Version);
+    }
+
+    private static async Task<(long Version, DateTimeOffset Expires)> TimestampAsync(TrustServerInstance server, string gun)
+    {
+        var signed = JsonDocument.Parse(await server.Http.GetStringAsync($"/v2/{gun}/_trust/tuf/timestamp.json")).RootElement.GetProperty("signed");
+        return (signed.GetProperty("version").GetInt64(), DateTimeOffset.Parse(signed.GetProperty("expires").GetString()!, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    private static async Task<long> TargetsVersionAsync(TrustServerInstance server, string gun) =>
+        JsonDocument.Parse(await server.Http.GetStringAsync($"/v2/{gun}/_trust/tuf/targets.json")).RootElement.GetProperty("signed").GetProperty("version").GetInt64();
+
+    private static async Task<int> ChangeCountAsync(TrustServerInstance server, string gun) =>
+        JsonDocument.Parse(await server.Http.GetStringAsync($"/v2/{gun}/_trust/changefeed?records=1000")).RootElement.GetProperty("count").GetInt32();
+
+    private static void CopyDirectory(string from, string to)
+    {
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target, overwrite: true);
+        }
+    }
+}
