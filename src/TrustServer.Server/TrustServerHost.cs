@@ -27,6 +27,12 @@ public static class TrustServerHost
             builder.WebHost.UseUrls(DefaultUrl);
         }
 
+        // EF Core logs every SQL command at Information; keep that off unless configured (e.g. appsettings.json).
+        if (builder.Configuration["Logging:LogLevel:Microsoft.EntityFrameworkCore"] is null)
+        {
+            builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning);
+        }
+
         builder.AddServerOptions();
         builder.AddMetadataStorage();
         builder.AddServerSigning();
