@@ -234,8 +234,8 @@ internal sealed partial class EfMetadataStore : IMetadataStore, IDisposable
         {
             await using var db = await _contexts.CreateAsync(cancellationToken).ConfigureAwait(false);
 
-            // Touches tuf_files: fails when the database is down or unmigrated; reads at most one key.
-            _ = await db.TufFiles.AsNoTracking().Select(f => f.Id).FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+            // Touches tuf_files: fails when the database is down or unmigrated; reads at most one row.
+            _ = await db.TufFiles.AsNoTracking().AnyAsync(cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

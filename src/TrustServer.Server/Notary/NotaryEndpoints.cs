@@ -54,7 +54,7 @@ internal static partial class NotaryEndpoints
     {
         var gun = match.Groups["gun"].Value;
         var limits = context.RequestServices.GetRequiredService<IOptions<LimitsOptions>>().Value;
-        if (Encoding.UTF8.GetByteCount(gun) > limits.MaxGunBytes || gun.Any(char.IsControl) || gun.StartsWith('/'))
+        if (Encoding.UTF8.GetByteCount(gun) > limits.MaxGunBytes || gun.Any(char.IsControl))
         {
             return Task.FromResult<IResult>(isUpdate
                 ? NotaryErrors.Of(NotaryErrorCode.InvalidGun, JsonValue.Create($"GUNs are at most {limits.MaxGunBytes} bytes without control characters"))

@@ -48,7 +48,7 @@ internal static partial class NotaryRouter
             if (match.Success)
             {
                 context.Items[typeof(NotaryRoute)] = route;
-                await (await route.Handler(context, match)).ExecuteAsync(context);
+                await RunAsync(context, route, match);
                 return;
             }
         }
@@ -61,6 +61,27 @@ internal static partial class NotaryRouter
 
         await (await fallback(context, Match.Empty)).ExecuteAsync(context);
     }
+
+    // Anything a handler did not turn into a Notary error (e.g. the database went away) is a 500 UNKNOWN in the
+    // Notary envelope, as notary-server wraps non-errcode failures; the exception goes to the log only.
+    private static async Task RunAsync(HttpContext context, NotaryRoute route, Match match)
+    {
+        IResult result;
+        try
+        {
+            result = await route.Handler(context, match);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
+        {
+            LogUnhandled(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(NotaryRouter)), route.Operation, e);
+            result = NotaryErrors.Of(NotaryErrorCode.Unknown);
+        }
+
+        await result.ExecuteAsync(context);
+    }
+
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Error, Message = "{Operation} failed")]
+    private static partial void LogUnhandled(ILogger logger, string operation, Exception exception);
 
     /// <summary>Go's <c>path.Clean</c>, keeping a trailing slash (gorilla/mux <c>cleanPath</c>).</summary>
     public static string CleanPath(string path)

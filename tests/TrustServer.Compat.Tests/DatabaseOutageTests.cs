@@ -1,0 +1,43 @@
+using System.Net;
+using System.Text.Json;
+using TrustServer.Compat.Tests.Support;
+using TrustServer.Testing;
+
+namespace TrustServer.Compat.Tests;
+
+/// <summary>When the database goes away mid-life, every request still gets a prompt Notary error (never a hang or a bare 500).</summary>
+public sealed class DatabaseOutageTests : IClassFixture<PostgresDatabaseFixture>
+{
+    private readonly PostgresDatabaseFixture _database;
+
+    public DatabaseOutageTests(PostgresDatabaseFixture database) => _database = database;
+
+    [Fact]
+    public async Task DatabaseDropped_ReadsAndUpdatesFailWithNotaryErrors_HealthSays503()
+    {
+        await using var server = await TrustServerInstance.StartAsync(new ServerStorage.Postgres(_database.ConnectionString));
+        var gun = "example.com/outage/repo";
+        using var client = server.NewClient();
+        await client.RunCheckedAsync(["init", gun, "--publish"]);
+        var targets = await server.Http.GetByteArrayAsync($"/v2/{gun}/_trust/tuf/targets.json");
+
+        await _database.DisposeAsync(); // drops the database under the running server
+
+        await AssertCode(await server.Http.GetAsync($"/v2/{gun}/_trust/tuf/root.json"), HttpStatusCode.InternalServerError, "UNKNOWN");
+        await AssertCode(await server.Http.GetAsync($"/v2/{gun}/_trust/tuf/timestamp.json"), HttpStatusCode.InternalServerError, "UNKNOWN");
+        await AssertCode(await server.Http.GetAsync($"/v2/{gun}/_trust/changefeed?records=10"), HttpStatusCode.InternalServerError, "UNKNOWN");
+        using var upload = new MultipartFormDataContent("outage") { { new ByteArrayContent(targets), "files", "targets" } };
+        await AssertCode(await server.Http.PostAsync($"/v2/{gun}/_trust/tuf/", upload), HttpStatusCode.InternalServerError, "UPDATING");
+
+        var health = await server.Http.GetAsync("/_notary_server/health");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+        Assert.True(JsonDocument.Parse(await health.Content.ReadAsStringAsync()).RootElement.TryGetProperty("DB operational", out _));
+    }
+
+    private static async Task AssertCode(HttpResponseMessage response, HttpStatusCode status, string code)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(status == response.StatusCode, $"expected {status} {code}, got {response.StatusCode}: {body}");
+        Assert.Equal(code, JsonDocument.Parse(body).RootElement.GetProperty("errors")[0].GetProperty("code").GetString());
+    }
+}
