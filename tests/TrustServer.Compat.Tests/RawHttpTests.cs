@@ -199,6 +199,36 @@ public abstract class RawHttpTests(TrustServerInstance server)
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
     }
 
+    [Fact]
+    public async Task GunPrefixesAndNoCaching_AsConfigured()
+    {
+        using var directory = new TemporaryDirectory("trustserver-prefixes");
+        await using var configured = await TrustServerInstance.StartAsync(
+            new ServerStorage.Sqlite(directory.Combine("prefixes.db")),
+            [
+                new("Repositories:GunPrefixes:0", "docker.io/"), new("Repositories:GunPrefixes:1", "my-registry/"),
+                new("Caching:MaxAge:CurrentMetadata", "0"), new("Caching:MaxAge:ConsistentMetadata", "0"),
+            ]);
+
+        // Outside the prefixes: updates are 400 INVALID_GUN with Go's list formatting, everything else a bare 404.
+        await AssertBody(await configured.Http.PostAsync("/v2/example.com/x/_trust/tuf/", Raw("\r\n--b--\r\n", "b")), HttpStatusCode.BadRequest,
+            "{\"errors\":[{\"code\":\"INVALID_GUN\",\"message\":\"The server does not support actions on images of this name.\",\"detail\":\"Require GUNs with prefix: [docker.io/ my-registry/]\"}]}\n");
+        await AssertBody(await configured.Http.GetAsync("/v2/example.com/x/_trust/tuf/root.json"), HttpStatusCode.NotFound, NotFoundWithoutDetail);
+        await AssertBody(await configured.Http.GetAsync("/v2/example.com/x/_trust/tuf/timestamp.key"), HttpStatusCode.NotFound, NotFoundWithoutDetail);
+        await AssertBody(await configured.Http.GetAsync("/v2/example.com/x/_trust/changefeed?records=1"), HttpStatusCode.NotFound, NotFoundWithoutDetail);
+        Assert.Equal(HttpStatusCode.OK, (await configured.Http.GetAsync("/v2/_trust/changefeed?records=1")).StatusCode);
+
+        // Inside: works, and max-age 0 means no caching at all.
+        var gun = "docker.io/library/prefixed";
+        using var client = configured.NewClient();
+        await client.RunCheckedAsync(["init", gun, "--publish"]);
+        var root = await configured.Http.GetAsync($"/v2/{gun}/_trust/tuf/root.json");
+        Assert.Equal("max-age=0, no-cache, no-store", RawHeader(root, "Cache-Control"));
+        Assert.Equal("no-cache", RawHeader(root, "Pragma"));
+        var byVersion = await configured.Http.GetAsync($"/v2/{gun}/_trust/tuf/1.root.json");
+        Assert.Equal("max-age=0, no-cache, no-store", RawHeader(byVersion, "Cache-Control"));
+    }
+
     private async Task<string> PublishedRepositoryAsync(string name)
     {
         var gun = $"example.com/raw/{name}-{Guid.NewGuid():N}"[..48];
