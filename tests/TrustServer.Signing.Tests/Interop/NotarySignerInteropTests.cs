@@ -18,11 +18,11 @@ public sealed class NotarySignerInteropFixture : IAsyncLifetime
     private readonly TemporaryDirectory _directory = new("signer-interop");
     private TestCertificate? _ca;
     private TestCertificate? _serverCertificate;
-    private NotarySignerProcess? _signer;
+    private ReferenceNotarySigner? _signer;
 
     internal IKeyDatabase Database => _database;
 
-    internal NotarySignerProcess Signer => _signer!;
+    internal ReferenceNotarySigner Signer => _signer!;
 
     internal Dictionary<string, ReferenceNotaryServer> Servers { get; } = [];
 
@@ -33,7 +33,7 @@ public sealed class NotarySignerInteropFixture : IAsyncLifetime
         _ca = TestCertificates.CreateCertificateAuthority();
         _serverCertificate = TestCertificates.CreateTlsServer(_ca);
         var caPath = _ca.WriteCertificatePem(_directory.Combine("ca.pem"));
-        _signer = await NotarySignerProcess.StartAsync(_database.ConnectionString, _serverCertificate, KeyDatabase.Alias, KeyDatabase.Passphrase);
+        _signer = await ReferenceNotarySigner.StartAsync(new ReferenceNotarySignerOptions { ConnectionString = _database.ConnectionString, ServerCertificate = _serverCertificate, DefaultAlias = KeyDatabase.Alias, Passphrase = KeyDatabase.Passphrase });
         foreach (var algorithm in new[] { KeyType.Ecdsa, KeyType.Ed25519 })
         {
             Servers[algorithm] = await ReferenceNotaryServer.StartAsync(new ReferenceNotaryServerOptions

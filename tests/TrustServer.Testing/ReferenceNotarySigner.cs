@@ -4,29 +4,48 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 using Npgsql;
-using TrustServer.Testing;
+namespace TrustServer.Testing;
 
-namespace TrustServer.Signing.Tests.Support;
+/// <summary>How to run the real notary-signer.</summary>
+public sealed class ReferenceNotarySignerOptions
+{
+    /// <summary>TLS certificate of the signer (needs a SAN for the host name clients dial, e.g. 127.0.0.1 / localhost).</summary>
+    public required TestCertificate ServerCertificate { get; init; }
+
+    /// <summary>PostgreSQL connection string of an existing <c>private_keys</c> table; null = memory storage.</summary>
+    public string? ConnectionString { get; init; }
+
+    /// <summary>PEM bundle of CAs whose client certificates are required (mutual TLS); null = no client certificates.</summary>
+    public string? ClientCaFile { get; init; }
+
+    /// <summary>Passphrase alias for new keys (<c>storage.default_alias</c>).</summary>
+    public string DefaultAlias { get; init; } = "timestamp_1";
+
+    /// <summary>Passphrase of <see cref="DefaultAlias"/>, passed as <c>NOTARY_SIGNER_&lt;ALIAS&gt;</c>.</summary>
+    public string Passphrase { get; init; } = "reference-signer-passphrase";
+}
 
 /// <summary>
-/// The real notary-signer 0.7.0 (<c>/usr/bin/notary-signer</c>, Debian package <c>notary</c>) with PostgreSQL storage on
-/// a free loopback port, TLS from a test CA. Killed on dispose (and by a watchdog if the test host dies).
+/// The real notary-signer 0.7.0 (<c>/usr/bin/notary-signer</c>, Debian package <c>notary</c>) on a free loopback port,
+/// TLS from a test CA, PostgreSQL or memory storage. Killed on dispose (and by a watchdog if the test host dies).
 /// </summary>
-internal sealed class NotarySignerProcess : IAsyncDisposable
+public sealed class ReferenceNotarySigner : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly TemporaryDirectory _directory;
     private readonly StringBuilder _log = new();
 
-    private NotarySignerProcess(Process process, TemporaryDirectory directory, int port)
+    private ReferenceNotarySigner(Process process, TemporaryDirectory directory, int port)
     {
         _process = process;
         _directory = directory;
         Port = port;
     }
 
+    /// <summary>The gRPC port on 127.0.0.1.</summary>
     public int Port { get; }
 
+    /// <summary>Everything the signer printed so far.</summary>
     public string Log
     {
         get
@@ -38,30 +57,44 @@ internal sealed class NotarySignerProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts the signer over <paramref name="connectionString"/> (the table must exist) and waits for its port.</summary>
-    public static async Task<NotarySignerProcess> StartAsync(
-        string connectionString, TestCertificate serverCertificate, string defaultAlias, string passphrase)
+    /// <summary>Starts the signer and waits until its port accepts connections.</summary>
+    /// <param name="options">Certificate, storage, client CA and passphrase.</param>
+    /// <returns>The running signer; dispose it to kill it.</returns>
+    public static async Task<ReferenceNotarySigner> StartAsync(ReferenceNotarySignerOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
         var executable = File.Exists("/usr/bin/notary-signer")
             ? "/usr/bin/notary-signer"
             : throw new InvalidOperationException("notary-signer is not installed: `apt-get install -y notary`.");
         var directory = new TemporaryDirectory("notary-signer");
-        var (certificatePath, keyPath) = serverCertificate.WriteFiles(directory.Path, "signer");
+        var (certificatePath, keyPath) = options.ServerCertificate.WriteFiles(directory.Path, "signer");
         var port = TestPorts.GetFreeTcpPort();
-        var db = new NpgsqlConnectionStringBuilder(connectionString);
-        var dbUrl = string.Create(
-            CultureInfo.InvariantCulture,
-            $"postgres://{Uri.EscapeDataString(db.Username!)}:{Uri.EscapeDataString(db.Password ?? string.Empty)}@{db.Host}:{db.Port}/{db.Database}?sslmode=disable");
+        var storage = new JsonObject { ["backend"] = "memory" };
+        if (options.ConnectionString is not null)
+        {
+            var db = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+            var dbUrl = string.Create(
+                CultureInfo.InvariantCulture,
+                $"postgres://{Uri.EscapeDataString(db.Username!)}:{Uri.EscapeDataString(db.Password ?? string.Empty)}@{db.Host}:{db.Port}/{db.Database}?sslmode=disable");
+            storage = new JsonObject { ["backend"] = "postgres", ["db_url"] = dbUrl, ["default_alias"] = options.DefaultAlias };
+        }
+
+        var server = new JsonObject
+        {
+            ["grpc_addr"] = $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}",
+            ["tls_cert_file"] = certificatePath,
+            ["tls_key_file"] = keyPath,
+        };
+        if (options.ClientCaFile is not null)
+        {
+            server["client_ca_file"] = options.ClientCaFile;
+        }
+
         var config = new JsonObject
         {
-            ["server"] = new JsonObject
-            {
-                ["grpc_addr"] = $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}",
-                ["tls_cert_file"] = certificatePath,
-                ["tls_key_file"] = keyPath,
-            },
+            ["server"] = server,
             ["logging"] = new JsonObject { ["level"] = "debug" },
-            ["storage"] = new JsonObject { ["backend"] = "postgres", ["db_url"] = dbUrl, ["default_alias"] = defaultAlias },
+            ["storage"] = storage,
         };
         var configPath = directory.Combine("signer-config.json");
         await File.WriteAllTextAsync(configPath, config.ToJsonString());
@@ -75,8 +108,8 @@ internal sealed class NotarySignerProcess : IAsyncDisposable
             WorkingDirectory = directory.Path,
         };
         startInfo.ArgumentList.Add($"-config={configPath}");
-        startInfo.Environment["NOTARY_SIGNER_" + defaultAlias.ToUpperInvariant()] = passphrase;
-        var signer = new NotarySignerProcess(new Process { StartInfo = startInfo }, directory, port);
+        startInfo.Environment["NOTARY_SIGNER_" + options.DefaultAlias.ToUpperInvariant().Replace('.', '_')] = options.Passphrase;
+        var signer = new ReferenceNotarySigner(new Process { StartInfo = startInfo }, directory, port);
         try
         {
             await signer.StartAndWaitAsync(configPath);
@@ -89,6 +122,8 @@ internal sealed class NotarySignerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Kills the signer and deletes its files.</summary>
+    /// <returns>A completed task.</returns>
     public ValueTask DisposeAsync()
     {
         try
