@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using TrustServer.Signing.Embedded;
 using TrustServer.Signing.Keys;
+using TrustServer.Signing.Remote;
 
 namespace TrustServer.Signing;
 
@@ -52,6 +53,20 @@ public static class SigningServiceCollectionExtensions
         services.AddKeyStore(provider, connectionString, defaultAlias, passphrases);
         services.AddLogging();
         services.AddSingleton<ISigningService, EmbeddedSigningService>();
+        return services;
+    }
+
+    /// <summary>
+    /// Registers <see cref="ISigningService"/> as a client of a remote signer (ours or notary-signer) over gRPC with
+    /// mutual TLS (<c>Signing:Mode = Remote</c>). TLS files are loaded when the service is first resolved; resolve it
+    /// at start so that missing or unreadable material fails the start.
+    /// </summary>
+    public static IServiceCollection AddRemoteSigning(this IServiceCollection services, RemoteSignerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        services.AddLogging();
+        services.AddSingleton(sp => new RemoteSigningService(options, sp.GetRequiredService<ILogger<RemoteSigningService>>()));
+        services.AddSingleton<ISigningService>(sp => sp.GetRequiredService<RemoteSigningService>());
         return services;
     }
 

@@ -21,6 +21,9 @@ public sealed class ReferenceNotarySignerOptions
     /// <summary>Passphrase alias for new keys (<c>storage.default_alias</c>).</summary>
     public string DefaultAlias { get; init; } = "timestamp_1";
 
+    /// <summary>Port on 127.0.0.1; a free one when null (set it to restart a stopped signer where clients expect it).</summary>
+    public int? Port { get; init; }
+
     /// <summary>Passphrase of <see cref="DefaultAlias"/>, passed as <c>NOTARY_SIGNER_&lt;ALIAS&gt;</c>.</summary>
     public string Passphrase { get; init; } = "reference-signer-passphrase";
 }
@@ -68,7 +71,7 @@ public sealed class ReferenceNotarySigner : IAsyncDisposable
             : throw new InvalidOperationException("notary-signer is not installed: `apt-get install -y notary`.");
         var directory = new TemporaryDirectory("notary-signer");
         var (certificatePath, keyPath) = options.ServerCertificate.WriteFiles(directory.Path, "signer");
-        var port = TestPorts.GetFreeTcpPort();
+        var port = options.Port ?? TestPorts.GetFreeTcpPort();
         var storage = new JsonObject { ["backend"] = "memory" };
         if (options.ConnectionString is not null)
         {

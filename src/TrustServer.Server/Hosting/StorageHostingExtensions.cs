@@ -3,6 +3,7 @@ using TrustServer.Data;
 using TrustServer.Server.Options;
 using TrustServer.Signing;
 using TrustServer.Signing.Keys;
+using TrustServer.Signing.Remote;
 
 namespace TrustServer.Server.Hosting;
 
@@ -26,6 +27,14 @@ internal static class StorageHostingExtensions
     /// </summary>
     public static WebApplicationBuilder AddServerSigning(this WebApplicationBuilder builder)
     {
+        var mode = builder.Configuration[$"{SigningOptions.Section}:Mode"] ?? "Embedded";
+        if (mode == "Remote")
+        {
+            var remote = builder.Configuration.GetSection(RemoteSignerOptions.Section).Get<RemoteSignerOptions>() ?? new RemoteSignerOptions();
+            builder.Services.AddRemoteSigning(remote);
+            return builder;
+        }
+
         var storage = builder.Configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
         var signing = builder.Configuration.GetSection(SigningOptions.Section).Get<SigningOptions>() ?? new SigningOptions();
         var keys = builder.Configuration.GetConnectionString("Keys") is { Length: > 0 } connection ? connection : MetadataConnection(builder.Configuration);
@@ -34,18 +43,28 @@ internal static class StorageHostingExtensions
         return builder;
     }
 
-    /// <summary>The <c>migrate</c> command: metadata database, then the embedded key store's tables.</summary>
+    /// <summary>The <c>migrate</c> command: metadata database, then (embedded signing) the key store's tables.</summary>
     public static async Task MigrateDatabasesAsync(this IServiceProvider services, CancellationToken cancellationToken)
     {
         await services.MigrateMetadataDatabaseAsync(cancellationToken);
-        await services.MigrateKeyDatabaseAsync(cancellationToken);
+        if (services.GetService<KeyStore>() is not null)
+        {
+            await services.MigrateKeyDatabaseAsync(cancellationToken);
+        }
     }
 
-    /// <summary>At start: migrate unless <c>Storage:MigrateOnStartup</c> is false.</summary>
-    public static Task PrepareDatabasesAsync(this WebApplication app, CancellationToken cancellationToken) =>
-        app.Services.GetRequiredService<IOptions<StorageOptions>>().Value.MigrateOnStartup
-            ? app.Services.MigrateDatabasesAsync(cancellationToken)
-            : Task.CompletedTask;
+    /// <summary>
+    /// At start: migrate unless <c>Storage:MigrateOnStartup</c> is false, and resolve the signing service so that
+    /// unreadable TLS material for a remote signer stops the start (fail closed).
+    /// </summary>
+    public static async Task PrepareDatabasesAsync(this WebApplication app, CancellationToken cancellationToken)
+    {
+        _ = app.Services.GetRequiredService<ISigningService>();
+        if (app.Services.GetRequiredService<IOptions<StorageOptions>>().Value.MigrateOnStartup)
+        {
+            await app.Services.MigrateDatabasesAsync(cancellationToken);
+        }
+    }
 
     // Validated again (with a clear message) by the options validation at start.
     private static StorageProvider ParseProvider(string provider) =>

@@ -6,6 +6,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using TrustServer.Data;
 using TrustServer.Server.Options;
+using TrustServer.Signing.Remote;
 using TrustServer.Tuf;
 using TrustServer.Tuf.Keys;
 using TrustServer.Tuf.Metadata;
@@ -18,6 +19,7 @@ internal static partial class NotaryEndpoints
 {
     private const string Tuf = "^/v2/" + NotaryRouter.GunPattern + "/_trust/tuf/";
     private const int DefaultChangefeedPage = 100;
+    private const string SignerUnavailableDetail = "the signing service is unavailable";
 
     /// <summary>Serves the Notary routes for every request not handled earlier in the pipeline.</summary>
     public static IEndpointRouteBuilder MapNotaryEndpoints(this IEndpointRouteBuilder endpoints)
@@ -90,6 +92,12 @@ internal static partial class NotaryEndpoints
         try
         {
             outcome = await Repository(context).PublishAsync(gun, uploads!, context.RequestAborted);
+        }
+        catch (SignerUnavailableException e)
+        {
+            // Nothing was stored: validation needed a server signature first.
+            LogUpdateFailed(Logger(context), gun, e);
+            return NotaryErrors.Of(NotaryErrorCode.Updating, JsonValue.Create(SignerUnavailableDetail));
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -186,7 +194,7 @@ internal static partial class NotaryEndpoints
         catch (Exception e) when (e is not OperationCanceledException)
         {
             LogKeyFailed(Logger(context), gun, role, e);
-            return NotaryErrors.Of(NotaryErrorCode.Unknown, NotaryErrorResult.EmptyDetail);
+            return NotaryErrors.Of(NotaryErrorCode.Unknown, e is SignerUnavailableException ? JsonValue.Create(SignerUnavailableDetail) : NotaryErrorResult.EmptyDetail);
         }
 
         // Go's encoder order, "public" before "private", no trailing newline (spec server-api.md §7.1).
@@ -246,12 +254,25 @@ internal static partial class NotaryEndpoints
         return new BytesResult(JsonSerializer.SerializeToUtf8Bytes(body));
     }
 
+    // notary-server's checks (spec server-api.md §11): "DB operational" and, with a remote signer, "Trust operational".
     private static async Task<IResult> HealthAsync(HttpContext context, Match match)
     {
-        var operational = await context.RequestServices.GetRequiredService<IMetadataStore>().IsOperationalAsync(context.RequestAborted);
-        return operational
-            ? new BytesResult("{}"u8.ToArray(), "application/json; charset=utf-8")
-            : new BytesResult("{\"DB operational\":\"Cannot access table: tuf_files\"}"u8.ToArray(), "application/json; charset=utf-8", StatusCodes.Status503ServiceUnavailable);
+        var failures = new JsonObject();
+        if (!await context.RequestServices.GetRequiredService<IMetadataStore>().IsOperationalAsync(context.RequestAborted))
+        {
+            failures["DB operational"] = "Cannot access table: tuf_files";
+        }
+
+        if (context.RequestServices.GetService<RemoteSigningService>() is { } remote
+            && await remote.CheckHealthAsync(context.RequestAborted) is { } problem)
+        {
+            failures["Trust operational"] = "Trust is not operational: " + problem;
+        }
+
+        return new BytesResult(
+            JsonSerializer.SerializeToUtf8Bytes(failures),
+            "application/json; charset=utf-8",
+            failures.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     }
 
     [GeneratedRegex("^[+-]?[0-9]+$")]
