@@ -1,5 +1,6 @@
 using TrustServer.Server.Hosting;
 using TrustServer.Server.Notary;
+using TrustServer.Server.Observability;
 
 namespace TrustServer.Server;
 
@@ -27,20 +28,18 @@ public static class TrustServerHost
             builder.WebHost.UseUrls(DefaultUrl);
         }
 
-        // EF Core logs every SQL command at Information; keep that off unless configured (e.g. appsettings.json).
-        if (builder.Configuration["Logging:LogLevel:Microsoft.EntityFrameworkCore"] is null)
-        {
-            builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning);
-        }
-
+        builder.AddObservability();
         builder.AddServerOptions();
         builder.AddMetadataStorage();
         builder.AddServerSigning();
+        builder.Services.AddSigningMetrics();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<RepositoryService>();
         services?.Invoke(builder.Services);
 
         var app = builder.Build();
+        app.UseObservability();
+        app.MapHealthEndpoints();
         app.MapNotaryEndpoints();
         return app;
     }

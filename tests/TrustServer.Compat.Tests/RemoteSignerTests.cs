@@ -130,6 +130,7 @@ public sealed class RemoteSignerTests : IAsyncLifetime
         var health = await Server.Http.GetAsync("/_notary_server/health");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
         Assert.Contains("Trust operational", await health.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(("ready", "not ready"), await ReadinessAsync());
         await client.RunCheckedAsync(["add", gun, "v1", payload]);
         var failed = await client.RunAsync(["publish", gun]);
         Assert.False(failed.Succeeded, failed.ToString());
@@ -143,6 +144,16 @@ public sealed class RemoteSignerTests : IAsyncLifetime
         await client.RunCheckedAsync(["publish", gun]);
         Assert.Contains("v1", (await client.RunCheckedAsync(["list", gun])).StandardOutput, StringComparison.Ordinal);
         await AssertHealthyAsync();
+        Assert.Equal(("ready", "ready"), await ReadinessAsync());
+    }
+
+    // /healthz/ready answers 200 while reads work and says separately whether writes do.
+    private async Task<(string Reads, string Writes)> ReadinessAsync()
+    {
+        var response = await Server.Http.GetAsync("/healthz/ready");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        return (body.GetProperty("reads").GetString()!, body.GetProperty("writes").GetString()!);
     }
 
     private Task<ReferenceNotarySigner> StartSignerAsync(int? port) =>

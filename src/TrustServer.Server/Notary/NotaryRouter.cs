@@ -14,6 +14,9 @@ internal sealed record NotaryRoute(string Operation, string Method, Regex Patter
 /// </summary>
 internal static partial class NotaryRouter
 {
+    /// <summary><see cref="HttpContext.Items"/> key of the GUN of the matched route (for logs; never a metric label).</summary>
+    public const string GunItem = "trustserver.gun";
+
     /// <summary>Methods that reach the catch-all 404; any other method is a 405 with an empty body.</summary>
     private static readonly HashSet<string> KnownMethods = new(StringComparer.Ordinal) { "GET", "POST", "PUT", "HEAD", "DELETE" };
 
@@ -48,6 +51,11 @@ internal static partial class NotaryRouter
             if (match.Success)
             {
                 context.Items[typeof(NotaryRoute)] = route;
+                if (match.Groups["gun"].Success)
+                {
+                    context.Items[GunItem] = match.Groups["gun"].Value;
+                }
+
                 await RunAsync(context, route, match);
                 return;
             }
@@ -74,6 +82,11 @@ internal static partial class NotaryRouter
         catch (Exception e) when (e is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
         {
             LogUnhandled(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(NotaryRouter)), route.Operation, e);
+            if (e is System.Data.Common.DbException or Microsoft.EntityFrameworkCore.DbUpdateException)
+            {
+                Observability.TrustServerMetrics.DatabaseErrors.Inc();
+            }
+
             result = NotaryErrors.Of(NotaryErrorCode.Unknown);
         }
 

@@ -1,4 +1,5 @@
 using TrustServer.Data;
+using TrustServer.Server.Observability;
 using TrustServer.Signing;
 using TrustServer.Tuf;
 using TrustServer.Tuf.Keys;
@@ -71,6 +72,22 @@ internal sealed partial class RepositoryService(
 
     /// <summary>Validates an update against the stored state and commits it in one transaction.</summary>
     public async Task<PublishOutcome> PublishAsync(string gun, IReadOnlyList<MetadataUpload> uploads, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var outcome = await ValidateAndCommitAsync(gun, uploads, cancellationToken);
+            var label = outcome.VersionConflict ? "VERSION" : outcome.Rejection is { } rejection ? rejection.NotaryName ?? "INVALID_UPDATE" : "accepted";
+            TrustServerMetrics.Publishes.WithLabels(label).Inc();
+            return outcome;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            TrustServerMetrics.Publishes.WithLabels("UPDATING").Inc();
+            throw;
+        }
+    }
+
+    private async Task<PublishOutcome> ValidateAndCommitAsync(string gun, IReadOnlyList<MetadataUpload> uploads, CancellationToken cancellationToken)
     {
         var (state, timestampVersion) = await LoadStateAsync(gun, cancellationToken);
         var result = await _validator.ValidateAsync(gun, state, uploads, signer, cancellationToken);
@@ -203,6 +220,11 @@ internal sealed partial class RepositoryService(
             if (await store.CommitAsync(gun, chain.Timestamp.File.Version, files, cancellationToken) == CommitOutcome.Committed)
             {
                 LogResigned(gun, string.Join(",", files.Select(f => $"{f.Role}@{f.Version}")));
+                foreach (var file in files)
+                {
+                    TrustServerMetrics.Resigns.WithLabels(file.Role).Inc();
+                }
+
                 return fresh;
             }
 

@@ -74,7 +74,7 @@ public sealed class TrustServerInstance : IAsyncDisposable
         var configuration = new List<KeyValuePair<string, string?>>(storage.Settings)
         {
             new("Signing:PassphraseFile", passphraseFile ?? directory.Combine("signing-passphrase")),
-            new("Logging:LogLevel:Default", "Warning"),
+            new("Serilog:MinimumLevel:Default", "Warning"),
         };
         configuration.AddRange(settings ?? []);
         var app = TrustServerHost.Build(["--urls", "http://127.0.0.1:0"], configuration, configure);

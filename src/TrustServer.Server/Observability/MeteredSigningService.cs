@@ -1,0 +1,34 @@
+using TrustServer.Signing;
+using TrustServer.Tuf.Keys;
+using TrustServer.Tuf.Metadata;
+
+namespace TrustServer.Server.Observability;
+
+/// <summary>Counts calls to the signing service and their failures (<c>trustserver_signer_calls_total</c>).</summary>
+internal sealed class MeteredSigningService(ISigningService inner) : ISigningService
+{
+    public Task<TufPublicKey> CreateKeyAsync(string gun, string role, string algorithm, CancellationToken cancellationToken = default) =>
+        MeasureAsync("create_key", () => inner.CreateKeyAsync(gun, role, algorithm, cancellationToken));
+
+    public Task<ServerKeyInfo?> GetKeyInfoAsync(string keyId, CancellationToken cancellationToken = default) =>
+        MeasureAsync("get_key_info", () => inner.GetKeyInfoAsync(keyId, cancellationToken));
+
+    public async ValueTask<IReadOnlyList<TufSignature>> SignAsync(
+        string gun, string role, IReadOnlyList<TufPublicKey> keys, ReadOnlyMemory<byte> canonicalBody, CancellationToken cancellationToken) =>
+        await MeasureAsync("sign", () => inner.SignAsync(gun, role, keys, canonicalBody, cancellationToken).AsTask());
+
+    private static async Task<T> MeasureAsync<T>(string operation, Func<Task<T>> call)
+    {
+        try
+        {
+            var result = await call();
+            TrustServerMetrics.SignerCalls.WithLabels(operation, "ok").Inc();
+            return result;
+        }
+        catch
+        {
+            TrustServerMetrics.SignerCalls.WithLabels(operation, "failed").Inc();
+            throw;
+        }
+    }
+}

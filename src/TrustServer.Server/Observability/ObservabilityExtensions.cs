@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.Globalization;
+using Prometheus;
+using Serilog;
+using Serilog.Events;
+using Serilog.Formatting.Compact;
+using TrustServer.Server.Notary;
+using TrustServer.Signing;
+
+namespace TrustServer.Server.Observability;
+
+/// <summary>Serilog logs, request logging and Prometheus metrics (issue: admin surface and observability).</summary>
+internal static class ObservabilityExtensions
+{
+    private static readonly HashSet<string> MetricMethods = new(StringComparer.Ordinal) { "GET", "POST", "PUT", "HEAD", "DELETE" };
+
+    /// <summary>
+    /// Serilog: compact JSON to stdout, readable text in Development; levels from <c>Serilog:MinimumLevel</c>
+    /// (defaults: Information, ASP.NET Core and EF Core at Warning). The signing service is wrapped to count calls.
+    /// </summary>
+    public static WebApplicationBuilder AddObservability(this WebApplicationBuilder builder)
+    {
+        var development = builder.Environment.IsDevelopment();
+        builder.Services.AddSerilog((services, logger) =>
+        {
+            logger.MinimumLevel.Information()
+                .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
+                .MinimumLevel.Override("Microsoft.EntityFrameworkCore", LogEventLevel.Warning)
+                .ReadFrom.Configuration(builder.Configuration)
+                .ReadFrom.Services(services)
+                .Enrich.FromLogContext();
+            if (!builder.Configuration.GetSection("Serilog:WriteTo").Exists())
+            {
+                if (development)
+                {
+                    logger.WriteTo.Console(formatProvider: CultureInfo.InvariantCulture);
+                }
+                else
+                {
+                    logger.WriteTo.Console(new CompactJsonFormatter());
+                }
+            }
+        });
+        return builder;
+    }
+
+    /// <summary>Wraps the registered <see cref="ISigningService"/> so that its calls are counted.</summary>
+    public static IServiceCollection AddSigningMetrics(this IServiceCollection services)
+    {
+        var registration = services.Last(s => s.ServiceType == typeof(ISigningService));
+        services.Remove(registration);
+        services.AddSingleton<ISigningService>(sp => new MeteredSigningService(
+            (ISigningService)(registration.ImplementationFactory?.Invoke(sp) ?? registration.ImplementationInstance ?? ActivatorUtilities.CreateInstance(sp, registration.ImplementationType!))));
+        return services;
+    }
+
+    /// <summary>Request logging (route, status, duration, GUN — never headers) and request metrics; <c>/metrics</c>.</summary>
+    public static WebApplication UseObservability(this WebApplication app)
+    {
+        app.UseSerilogRequestLogging(options =>
+        {
+            options.MessageTemplate = "HTTP {RequestMethod} {Route} {Gun} responded {StatusCode} in {Elapsed:0.000} ms";
+            options.EnrichDiagnosticContext = (diagnostics, context) =>
+            {
+                diagnostics.Set("Route", RouteOf(context));
+                diagnostics.Set("Gun", context.Items[NotaryRouter.GunItem] as string ?? string.Empty);
+            };
+        });
+        app.Use(async (context, next) =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                await next(context);
+            }
+            finally
+            {
+                var route = RouteOf(context);
+                var method = MetricMethods.Contains(context.Request.Method) ? context.Request.Method : "OTHER";
+                TrustServerMetrics.Requests.WithLabels(route, method, context.Response.StatusCode.ToString(CultureInfo.InvariantCulture)).Inc();
+                TrustServerMetrics.RequestDuration.WithLabels(route).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            }
+        });
+        app.MapMetrics("/metrics");
+        return app;
+    }
+
+    // The Notary operation when a Notary route matched, else the endpoint's template; never the raw path.
+    private static string RouteOf(HttpContext context) =>
+        (context.Items[typeof(NotaryRoute)] as NotaryRoute)?.Operation
+        ?? (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText switch
+        {
+            null or "/{**path}" => "unmatched",
+            var template => template,
+        };
+}

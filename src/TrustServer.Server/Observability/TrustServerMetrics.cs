@@ -1,0 +1,29 @@
+using Prometheus;
+
+namespace TrustServer.Server.Observability;
+
+/// <summary>
+/// The server's Prometheus metrics (served at <c>/metrics</c>). Labels never carry GUNs or other unbounded values:
+/// routes are Notary operation names (spec server-api.md §1) or endpoint templates.
+/// </summary>
+internal static class TrustServerMetrics
+{
+    public static readonly Counter Requests = Metrics.CreateCounter(
+        "trustserver_http_requests_total", "HTTP requests by route and status.", "route", "method", "code");
+
+    public static readonly Histogram RequestDuration = Metrics.CreateHistogram(
+        "trustserver_http_request_duration_seconds", "HTTP request duration by route.",
+        new HistogramConfiguration { LabelNames = ["route"], Buckets = Histogram.ExponentialBuckets(0.0005, 2, 16) });
+
+    public static readonly Counter Publishes = Metrics.CreateCounter(
+        "trustserver_publishes_total", "Metadata updates by outcome: accepted, or the Notary error (e.g. ErrBadRoot, VERSION, UPDATING).", "outcome");
+
+    public static readonly Counter SignerCalls = Metrics.CreateCounter(
+        "trustserver_signer_calls_total", "Calls to the signing service by operation and result (ok, failed).", "operation", "result");
+
+    public static readonly Counter Resigns = Metrics.CreateCounter(
+        "trustserver_resigns_total", "Expired server-signed files re-signed on read, by role.", "role");
+
+    public static readonly Counter DatabaseErrors = Metrics.CreateCounter(
+        "trustserver_database_errors_total", "Requests that failed because the database failed.");
+}
