@@ -1,3 +1,4 @@
+using TrustServer.Server.Admin;
 using TrustServer.Server.Hosting;
 using TrustServer.Server.Notary;
 using TrustServer.Server.Observability;
@@ -40,6 +41,7 @@ public static class TrustServerHost
         var app = builder.Build();
         app.UseObservability();
         app.MapHealthEndpoints();
+        app.MapAdminEndpoints();
         app.MapNotaryEndpoints();
         return app;
     }

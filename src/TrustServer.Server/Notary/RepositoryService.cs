@@ -143,23 +143,33 @@ internal sealed partial class RepositoryService(
     private async Task<(RepositoryState State, long? TimestampVersion)> LoadStateAsync(string gun, CancellationToken cancellationToken)
     {
         var highest = await store.GetHighestVersionsAsync(gun, cancellationToken);
-        var current = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        var current = await GetCurrentFilesAsync(gun, cancellationToken);
+        var files = current.ToDictionary(f => f.Key, f => f.Value.Data, StringComparer.Ordinal);
+        return (new RepositoryState(files, highest), current.GetValueOrDefault(RoleName.Timestamp)?.Version);
+    }
+
+    /// <summary>
+    /// Every current file of the repository as stored (no re-signing): the current timestamp, the snapshot it names
+    /// and every role that snapshot names. Empty for an unknown repository.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, StoredFile>> GetCurrentFilesAsync(string gun, CancellationToken cancellationToken)
+    {
+        var current = new Dictionary<string, StoredFile>(StringComparer.Ordinal);
         var chain = await LoadChainAsync(gun, cancellationToken);
         if (chain is not null)
         {
-            current[RoleName.Timestamp] = chain.Timestamp.File.Data;
-            current[RoleName.Snapshot] = chain.Snapshot.File.Data;
+            current[RoleName.Timestamp] = chain.Timestamp.File;
+            current[RoleName.Snapshot] = chain.Snapshot.File;
             foreach (var role in chain.Snapshot.Metadata.Meta.Keys)
             {
-                var file = await GetBySnapshotEntryAsync(gun, role, chain.Snapshot, cancellationToken);
-                if (file is not null)
+                if (await GetBySnapshotEntryAsync(gun, role, chain.Snapshot, cancellationToken) is { } file)
                 {
-                    current[role] = file.Data;
+                    current[role] = file;
                 }
             }
         }
 
-        return (new RepositoryState(current, highest), chain?.Timestamp.File.Version);
+        return current;
     }
 
     private sealed record Parsed(StoredFile File, MetaListMetadata Metadata);

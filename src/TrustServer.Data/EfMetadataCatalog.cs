@@ -1,0 +1,44 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace TrustServer.Data;
+
+/// <summary><see cref="IMetadataCatalog"/> on EF Core; every query uses the (gun, role, version) index or scans ids only.</summary>
+internal sealed class EfMetadataCatalog(IMetadataDbContextFactory contexts) : IMetadataCatalog
+{
+    public async Task<Page<RepositorySummary>> ListRepositoriesAsync(string? prefix, int skip, int take, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateAsync(cancellationToken).ConfigureAwait(false);
+        var files = db.TufFiles.AsNoTracking();
+        if (!string.IsNullOrEmpty(prefix))
+        {
+            files = files.Where(f => f.Gun.StartsWith(prefix));
+        }
+
+        // Ids grow with every insert, so the highest id of a repository marks its last update on both providers.
+        var groups = files.GroupBy(f => f.Gun).Select(g => new { Gun = g.Key, LastId = g.Max(f => f.Id), Count = g.LongCount() });
+        var total = await groups.LongCountAsync(cancellationToken).ConfigureAwait(false);
+        var page = await groups.OrderByDescending(g => g.LastId).Skip(skip).Take(take).ToListAsync(cancellationToken).ConfigureAwait(false);
+        var ids = page.Select(g => g.LastId).ToList();
+        var times = await db.TufFiles.AsNoTracking().Where(f => ids.Contains(f.Id))
+            .Select(f => new { f.Id, f.CreatedAt }).ToDictionaryAsync(f => f.Id, f => f.CreatedAt, cancellationToken).ConfigureAwait(false);
+        return new Page<RepositorySummary>([.. page.Select(g => new RepositorySummary(g.Gun, times[g.LastId], g.Count))], total);
+    }
+
+    public async Task<Page<RoleVersion>> GetRoleHistoryAsync(string gun, string role, int skip, int take, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateAsync(cancellationToken).ConfigureAwait(false);
+        var versions = db.TufFiles.AsNoTracking().Where(f => f.Gun == gun && f.Role == role);
+        var total = await versions.LongCountAsync(cancellationToken).ConfigureAwait(false);
+        var page = await versions.OrderByDescending(f => f.Version).Skip(skip).Take(take)
+            .Select(f => new RoleVersion(f.Role, f.Version, f.Sha256, f.Data.Length, f.CreatedAt))
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+        return new Page<RoleVersion>(page, total);
+    }
+
+    public async Task<IReadOnlyList<string>> GetRolesAsync(string gun, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateAsync(cancellationToken).ConfigureAwait(false);
+        return await db.TufFiles.AsNoTracking().Where(f => f.Gun == gun).Select(f => f.Role).Distinct().OrderBy(r => r)
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+    }
+}

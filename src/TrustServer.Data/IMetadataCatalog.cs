@@ -1,0 +1,23 @@
+namespace TrustServer.Data;
+
+/// <summary>A repository as the admin API lists it: its GUN, when it last changed and how many files it holds.</summary>
+public sealed record RepositorySummary(string Gun, DateTimeOffset LastUpdated, long FileCount);
+
+/// <summary>One stored version of a role, without its bytes.</summary>
+public sealed record RoleVersion(string Role, long Version, string Sha256, long Length, DateTimeOffset CreatedAt);
+
+/// <summary>A page of results and the total count.</summary>
+public sealed record Page<T>(IReadOnlyList<T> Items, long Total);
+
+/// <summary>Read-only queries across repositories for administrators (not part of the Notary protocol).</summary>
+public interface IMetadataCatalog
+{
+    /// <summary>Repositories whose GUN starts with <paramref name="prefix"/> (all when null), most recently updated first.</summary>
+    Task<Page<RepositorySummary>> ListRepositoriesAsync(string? prefix, int skip, int take, CancellationToken cancellationToken = default);
+
+    /// <summary>The stored versions of a role of a repository, newest first.</summary>
+    Task<Page<RoleVersion>> GetRoleHistoryAsync(string gun, string role, int skip, int take, CancellationToken cancellationToken = default);
+
+    /// <summary>The roles stored for a repository (empty when the repository is unknown).</summary>
+    Task<IReadOnlyList<string>> GetRolesAsync(string gun, CancellationToken cancellationToken = default);
+}

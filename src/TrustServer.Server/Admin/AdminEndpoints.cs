@@ -1,0 +1,204 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using TrustServer.Data;
+using TrustServer.Server.Notary;
+using TrustServer.Signing;
+using TrustServer.Tuf;
+using TrustServer.Tuf.Metadata;
+
+namespace TrustServer.Server.Admin;
+
+/// <summary>
+/// The admin API (<c>/api/admin/v1</c>): repositories, their current roles and keys, role history, and what expires
+/// soon. Read-only; errors are RFC 7807 problem details. GUNs and roles contain slashes, so they are query parameters.
+/// </summary>
+internal static class AdminEndpoints
+{
+    private const int MaxPageSize = 500;
+
+    public static IEndpointRouteBuilder MapAdminEndpoints(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/api/admin/v1").WithTags("Admin");
+        group.MapGet("/repositories", ListRepositoriesAsync)
+            .WithName("ListRepositories").WithSummary("Repositories, most recently updated first, optionally filtered by GUN prefix.");
+        group.MapGet("/repository", GetRepositoryAsync)
+            .WithName("GetRepository").WithSummary("One repository: current version, expiry, checksum and keys of every role.");
+        group.MapGet("/repository/history", GetHistoryAsync)
+            .WithName("GetRoleHistory").WithSummary("Every stored version of one role of a repository, newest first.");
+        group.MapGet("/expiring", GetExpiringAsync)
+            .WithName("GetExpiring").WithSummary("Current root, targets, delegation, snapshot and timestamp files that expire within the given number of days.");
+        return endpoints;
+    }
+
+    private static async Task<Results<Ok<PagedResponse<RepositoryListItem>>, ProblemHttpResult>> ListRepositoriesAsync(
+        IMetadataCatalog catalog, CancellationToken cancellationToken, string? prefix = null, int page = 1, int pageSize = 50)
+    {
+        if (PagingProblem(page, pageSize) is { } problem)
+        {
+            return problem;
+        }
+
+        var result = await catalog.ListRepositoriesAsync(prefix, (page - 1) * pageSize, pageSize, cancellationToken);
+        return TypedResults.Ok(new PagedResponse<RepositoryListItem>(
+            [.. result.Items.Select(r => new RepositoryListItem(r.Gun, r.LastUpdated, r.FileCount))], page, pageSize, result.Total));
+    }
+
+    private static async Task<Results<Ok<RepositoryDetail>, ProblemHttpResult>> GetRepositoryAsync(
+        RepositoryService repositories, ISigningService signer, CancellationToken cancellationToken, string? gun = null)
+    {
+        if (string.IsNullOrEmpty(gun))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Missing parameter", "The query parameter 'gun' is required.");
+        }
+
+        var current = await repositories.GetCurrentFilesAsync(gun, cancellationToken);
+        if (current.Count == 0)
+        {
+            return Problem(StatusCodes.Status404NotFound, "Unknown repository", $"No metadata is stored for '{gun}'.");
+        }
+
+        var roles = current.OrderBy(f => RoleOrder(f.Key)).ThenBy(f => f.Key, StringComparer.Ordinal)
+            .Select(f => Describe(f.Key, f.Value)).ToList();
+        return TypedResults.Ok(new RepositoryDetail(gun, roles, await ServerManagesSnapshotAsync(current, signer, cancellationToken)));
+    }
+
+    private static async Task<Results<Ok<PagedResponse<VersionItem>>, ProblemHttpResult>> GetHistoryAsync(
+        IMetadataCatalog catalog, CancellationToken cancellationToken, string? gun = null, string? role = null, int page = 1, int pageSize = 50)
+    {
+        if (string.IsNullOrEmpty(gun) || string.IsNullOrEmpty(role))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Missing parameter", "The query parameters 'gun' and 'role' are required.");
+        }
+
+        if (!RoleName.IsValid(role))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid role", $"'{role}' is not a valid role name.");
+        }
+
+        if (PagingProblem(page, pageSize) is { } problem)
+        {
+            return problem;
+        }
+
+        var result = await catalog.GetRoleHistoryAsync(gun, role, (page - 1) * pageSize, pageSize, cancellationToken);
+        if (result.Total == 0)
+        {
+            return Problem(StatusCodes.Status404NotFound, "Unknown role", $"No {role} metadata is stored for '{gun}'.");
+        }
+
+        return TypedResults.Ok(new PagedResponse<VersionItem>(
+            [.. result.Items.Select(v => new VersionItem(v.Version, v.Sha256, v.Length, v.CreatedAt))], page, pageSize, result.Total));
+    }
+
+    // Walks every repository (in pages) and checks its current files; cost grows with the number of repositories.
+    private static async Task<Results<Ok<PagedResponse<ExpiringItem>>, ProblemHttpResult>> GetExpiringAsync(
+        IMetadataCatalog catalog, RepositoryService repositories, TimeProvider time, CancellationToken cancellationToken,
+        int days = 30, string? prefix = null, int page = 1, int pageSize = 50)
+    {
+        if (days is < 0 or > 36500)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid parameter", "'days' must be between 0 and 36500.");
+        }
+
+        if (PagingProblem(page, pageSize) is { } problem)
+        {
+            return problem;
+        }
+
+        var now = time.GetUtcNow();
+        var horizon = now.AddDays(days);
+        var expiring = new List<ExpiringItem>();
+        for (var skip = 0; ; skip += MaxPageSize)
+        {
+            var batch = await catalog.ListRepositoriesAsync(prefix, skip, MaxPageSize, cancellationToken);
+            foreach (var repository in batch.Items)
+            {
+                foreach (var (role, file) in await repositories.GetCurrentFilesAsync(repository.Gun, cancellationToken))
+                {
+                    var expires = SignedEnvelope.Parse(file.Data).Expires.Instant;
+                    if (expires <= horizon)
+                    {
+                        expiring.Add(new ExpiringItem(repository.Gun, role, file.Version, expires, expires < now));
+                    }
+                }
+            }
+
+            if (batch.Items.Count < MaxPageSize)
+            {
+                break;
+            }
+        }
+
+        var ordered = expiring.OrderBy(e => e.Expires).ThenBy(e => e.Gun, StringComparer.Ordinal).ThenBy(e => e.Role, StringComparer.Ordinal).ToList();
+        return TypedResults.Ok(new PagedResponse<ExpiringItem>([.. ordered.Skip((page - 1) * pageSize).Take(pageSize)], page, pageSize, ordered.Count));
+    }
+
+    private static RoleDetail Describe(string role, StoredFile file)
+    {
+        var envelope = SignedEnvelope.Parse(file.Data);
+        IReadOnlyList<KeyDetail> keys = [];
+        try
+        {
+            keys = role switch
+            {
+                RoleName.Root => KeysOf(RootMetadata.FromEnvelope(envelope)),
+                _ when RoleName.IsTargetsRole(role) => KeysOf(TargetsMetadata.FromEnvelope(envelope, role)),
+                _ => [],
+            };
+        }
+        catch (TufFormatException)
+        {
+            // Stored files were valid when accepted; an unreadable key section is shown as no keys.
+        }
+
+        return new RoleDetail(role, file.Version, envelope.Expires.Instant, file.Sha256, file.Data.Length, file.CreatedAt, keys);
+    }
+
+    private static List<KeyDetail> KeysOf(RootMetadata root) =>
+        [.. root.Keys.Select(k => new KeyDetail(k.Key, k.Value.KeyType, [.. root.Roles.Where(r => r.Value.KeyIds.Contains(k.Key)).Select(r => r.Key).Order(StringComparer.Ordinal)]))];
+
+    private static List<KeyDetail> KeysOf(TargetsMetadata targets) =>
+        [.. targets.DelegationKeys.Select(k => new KeyDetail(k.Key, k.Value.KeyType, [.. targets.DelegationRoles.Where(r => r.KeyIds.Contains(k.Key)).Select(r => r.Name)]))];
+
+    private static async Task<bool?> ServerManagesSnapshotAsync(IReadOnlyDictionary<string, StoredFile> current, ISigningService signer, CancellationToken cancellationToken)
+    {
+        if (!current.TryGetValue(RoleName.Root, out var rootFile))
+        {
+            return null;
+        }
+
+        try
+        {
+            var root = RootMetadata.FromEnvelope(SignedEnvelope.Parse(rootFile.Data));
+            foreach (var keyId in root.Roles.GetValueOrDefault(RoleName.Snapshot)?.KeyIds ?? [])
+            {
+                if (await signer.GetKeyInfoAsync(keyId, cancellationToken) is not null)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
+    private static int RoleOrder(string role) => role switch
+    {
+        RoleName.Root => 0,
+        RoleName.Targets => 1,
+        RoleName.Snapshot => 3,
+        RoleName.Timestamp => 4,
+        _ => 2,
+    };
+
+    private static ProblemHttpResult? PagingProblem(int page, int pageSize) =>
+        page < 1 || pageSize is < 1 or > MaxPageSize
+            ? Problem(StatusCodes.Status400BadRequest, "Invalid paging", $"'page' must be at least 1 and 'pageSize' between 1 and {MaxPageSize}.")
+            : null;
+
+    private static ProblemHttpResult Problem(int status, string title, string detail) =>
+        TypedResults.Problem(detail: detail, statusCode: status, title: title);
+}

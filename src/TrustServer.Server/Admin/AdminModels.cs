@@ -1,0 +1,51 @@
+namespace TrustServer.Server.Admin;
+
+/// <summary>A page of results.</summary>
+/// <param name="Items">The results on this page.</param>
+/// <param name="Page">1-based page number.</param>
+/// <param name="PageSize">Results per page.</param>
+/// <param name="Total">Results on all pages.</param>
+public sealed record PagedResponse<T>(IReadOnlyList<T> Items, int Page, int PageSize, long Total);
+
+/// <summary>A repository in the list.</summary>
+/// <param name="Gun">Globally unique name.</param>
+/// <param name="LastUpdated">When a file was last stored (UTC).</param>
+/// <param name="FileCount">Stored files, all roles and versions.</param>
+public sealed record RepositoryListItem(string Gun, DateTimeOffset LastUpdated, long FileCount);
+
+/// <summary>One repository with its current roles.</summary>
+/// <param name="Gun">Globally unique name.</param>
+/// <param name="Roles">Current file of each role, as reached from the current timestamp.</param>
+/// <param name="ServerManagedSnapshot">Whether the signer holds a snapshot key of the current root (null when the signer could not be asked).</param>
+public sealed record RepositoryDetail(string Gun, IReadOnlyList<RoleDetail> Roles, bool? ServerManagedSnapshot);
+
+/// <summary>The current file of a role.</summary>
+/// <param name="Role">Role name.</param>
+/// <param name="Version">Current version.</param>
+/// <param name="Expires">Expiry as written in the file (UTC instant).</param>
+/// <param name="Sha256">Lowercase hex SHA-256 of the file.</param>
+/// <param name="Length">File size in bytes.</param>
+/// <param name="StoredAt">When it was stored (UTC).</param>
+/// <param name="Keys">Keys this file declares: for root, the keys of every role; for targets roles, delegation keys.</param>
+public sealed record RoleDetail(string Role, long Version, DateTimeOffset Expires, string Sha256, long Length, DateTimeOffset StoredAt, IReadOnlyList<KeyDetail> Keys);
+
+/// <summary>A key declared in metadata.</summary>
+/// <param name="Id">TUF key ID.</param>
+/// <param name="Type">Key type (ecdsa, ecdsa-x509, rsa, rsa-x509, ed25519).</param>
+/// <param name="Roles">Roles (or delegations) the key is listed for.</param>
+public sealed record KeyDetail(string Id, string Type, IReadOnlyList<string> Roles);
+
+/// <summary>A stored version of a role.</summary>
+/// <param name="Version">Version.</param>
+/// <param name="Sha256">Lowercase hex SHA-256.</param>
+/// <param name="Length">Size in bytes.</param>
+/// <param name="StoredAt">When it was stored (UTC).</param>
+public sealed record VersionItem(long Version, string Sha256, long Length, DateTimeOffset StoredAt);
+
+/// <summary>A current file that expires soon (or has expired).</summary>
+/// <param name="Gun">Repository.</param>
+/// <param name="Role">Role.</param>
+/// <param name="Version">Current version.</param>
+/// <param name="Expires">Expiry (UTC).</param>
+/// <param name="Expired">Whether it has already expired.</param>
+public sealed record ExpiringItem(string Gun, string Role, long Version, DateTimeOffset Expires, bool Expired);
