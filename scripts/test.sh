@@ -8,6 +8,7 @@
 #   - PostgreSQL server binaries (initdb, pg_ctl)         -> apt package `postgresql`, unless
 #       TRUSTSERVER_TEST_POSTGRES names an existing server or a Docker engine answers
 #   - the real notary 0.7.0 client and notary-server      -> apt package `notary`
+#   - a headless browser for the Swagger UI test          -> apt package `chromium`
 # Installing needs root or sudo and apt-get (Debian/Ubuntu).
 set -euo pipefail
 
@@ -70,6 +71,12 @@ fi
 if ! command -v notary >/dev/null 2>&1 || ! command -v notary-server >/dev/null 2>&1; then
   apt_install notary
   command -v notary >/dev/null 2>&1 || die "package notary was installed but 'notary' is still not on PATH"
+fi
+
+# Headless Chromium renders the Swagger UI in the compat tests.
+if ! command -v chromium >/dev/null 2>&1; then
+  apt_install chromium
+  command -v chromium >/dev/null 2>&1 || die "package chromium was installed but 'chromium' is still not on PATH"
 fi
 
 command -v dotnet >/dev/null 2>&1 \

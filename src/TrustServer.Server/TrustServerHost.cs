@@ -2,6 +2,7 @@ using TrustServer.Server.Admin;
 using TrustServer.Server.Hosting;
 using TrustServer.Server.Notary;
 using TrustServer.Server.Observability;
+using TrustServer.Server.OpenApi;
 
 namespace TrustServer.Server;
 
@@ -34,12 +35,14 @@ public static class TrustServerHost
         builder.AddMetadataStorage();
         builder.AddServerSigning();
         builder.Services.AddSigningMetrics();
+        builder.AddApiDocumentation();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<RepositoryService>();
         services?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.UseObservability();
+        app.UseApiDocumentation();
         app.MapHealthEndpoints();
         app.MapAdminEndpoints();
         app.MapNotaryEndpoints();

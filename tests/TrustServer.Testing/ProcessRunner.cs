@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace TrustServer.Testing;
 
 /// <summary>Runs a short-lived external command with captured output, optional stdin and a hard timeout.</summary>
-internal static class ProcessRunner
+public static class ProcessRunner
 {
     /// <summary>How long to keep reading output after the process has exited or been killed: a grandchild that
     /// inherited the pipes (a daemon) must not hang the test.</summary>

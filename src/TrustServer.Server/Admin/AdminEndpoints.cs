@@ -19,13 +19,17 @@ internal static class AdminEndpoints
     {
         var group = endpoints.MapGroup("/api/admin/v1").WithTags("Admin");
         group.MapGet("/repositories", ListRepositoriesAsync)
-            .WithName("ListRepositories").WithSummary("Repositories, most recently updated first, optionally filtered by GUN prefix.");
+            .WithName("ListRepositories").WithSummary("Repositories, most recently updated first, optionally filtered by GUN prefix.")
+            .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapGet("/repository", GetRepositoryAsync)
-            .WithName("GetRepository").WithSummary("One repository: current version, expiry, checksum and keys of every role.");
+            .WithName("GetRepository").WithSummary("One repository: current version, expiry, checksum and keys of every role.")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/repository/history", GetHistoryAsync)
-            .WithName("GetRoleHistory").WithSummary("Every stored version of one role of a repository, newest first.");
+            .WithName("GetRoleHistory").WithSummary("Every stored version of one role of a repository, newest first.")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/expiring", GetExpiringAsync)
-            .WithName("GetExpiring").WithSummary("Current root, targets, delegation, snapshot and timestamp files that expire within the given number of days.");
+            .WithName("GetExpiring").WithSummary("Current root, targets, delegation, snapshot and timestamp files that expire within the given number of days.")
+            .ProducesProblem(StatusCodes.Status400BadRequest);
         return endpoints;
     }
 

@@ -39,7 +39,7 @@ internal static partial class NotaryEndpoints
             new("Health", "GET", Route("^/_notary_server/health$"), HealthAsync),
         ];
 
-        endpoints.Map("/{**path}", context => NotaryRouter.DispatchAsync(context, routes, NotFoundAsync));
+        endpoints.Map("/{**path}", context => NotaryRouter.DispatchAsync(context, routes, NotFoundAsync)).ExcludeFromDescription();
         return endpoints;
     }
 

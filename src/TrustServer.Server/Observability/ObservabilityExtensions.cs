@@ -90,6 +90,7 @@ internal static class ObservabilityExtensions
         (context.Items[typeof(NotaryRoute)] as NotaryRoute)?.Operation
         ?? (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText switch
         {
+            null when context.Request.Path.StartsWithSegments("/swagger") => "/swagger",
             null or "/{**path}" => "unmatched",
             var template => template,
         };
