@@ -32,21 +32,29 @@ internal static class TlsHostingExtensions
             // gRPC needs HTTP/2; without TLS this is prior-knowledge h2c (development only).
             kestrel.ConfigureEndpointDefaults(listen => listen.Protocols = HttpProtocols.Http2);
 
-            // Throws OptionsValidationException (fail closed) before any socket is opened.
-            var tls = kestrel.ApplicationServices.GetRequiredService<IOptions<SignerTlsOptions>>().Value;
+            // Kestrel's options are created when the application is built (also for the commands): only read the raw
+            // settings here. They are validated at start (ValidateOnStart, before any endpoint is bound), and the
+            // files are loaded when the HTTPS endpoints are bound.
+            var tls = context.Configuration.GetSection(SignerTlsOptions.Section).Get<SignerTlsOptions>() ?? new SignerTlsOptions();
             if (!tls.HasCertificate)
             {
                 return;
             }
 
-            var time = kestrel.ApplicationServices.GetRequiredService<TimeProvider>();
-            var logger = kestrel.ApplicationServices.GetRequiredService<ILogger<ClientCertificateValidator>>();
-            var (certificate, chain) = LoadServerCertificate(tls.CertFile!, tls.KeyFile!);
-            var validator = string.IsNullOrWhiteSpace(tls.ClientCaFile)
-                ? null
-                : new ClientCertificateValidator(LoadCertificates(tls.ClientCaFile, "Tls:ClientCaFile"), time, logger);
+            var material = new Lazy<(X509Certificate2 Certificate, X509Certificate2Collection Chain, ClientCertificateValidator? Validator)>(() =>
+            {
+                var (certificate, chain) = LoadServerCertificate(tls.CertFile!, tls.KeyFile!);
+                var validator = string.IsNullOrWhiteSpace(tls.ClientCaFile)
+                    ? null
+                    : new ClientCertificateValidator(
+                        LoadCertificates(tls.ClientCaFile, "Tls:ClientCaFile"),
+                        kestrel.ApplicationServices.GetRequiredService<TimeProvider>(),
+                        kestrel.ApplicationServices.GetRequiredService<ILogger<ClientCertificateValidator>>());
+                return (certificate, chain, validator);
+            });
             kestrel.ConfigureHttpsDefaults(https =>
             {
+                var (certificate, chain, validator) = material.Value;
                 https.ServerCertificate = certificate;
                 https.ServerCertificateChain = chain;
                 https.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
