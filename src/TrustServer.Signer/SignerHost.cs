@@ -99,7 +99,7 @@ public static class SignerHost
         }
         catch (Exception ex) when (ex is OptionsValidationException or SignerConfigurationException or KeyStoreException)
         {
-            await error.WriteLineAsync($"TrustServer signer: {ex.Message}"); if (Environment.GetEnvironmentVariable("SIGNER_DEBUG") is not null) { await error.WriteLineAsync(ex.ToString()); }
+            await error.WriteLineAsync($"TrustServer signer: {ex.Message}");
             return 1;
         }
     }
