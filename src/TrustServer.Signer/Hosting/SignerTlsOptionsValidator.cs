@@ -38,8 +38,9 @@ internal sealed class SignerTlsOptionsValidator(IConfiguration configuration) : 
             }
         }
 
+        // Only meaningful once the mode is clear (TLS, or plaintext on purpose).
         var plaintext = !options.HasCertificate;
-        foreach (var url in ListenUrls())
+        foreach (var url in options.HasCertificate || options.AllowInsecure ? ListenUrls() : [])
         {
             if (!plaintext && url.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
             {
