@@ -1,0 +1,101 @@
+using Grpc.Net.Client;
+using TrustServer.Signing.Keys;
+using TrustServer.Signing.Protocol;
+using TrustServer.Testing;
+
+namespace TrustServer.Signer.Tests.Support;
+
+/// <summary>Passphrases the signers under test read from the environment, as notary-signer does.</summary>
+public static class TestPassphrases
+{
+    public const string Alias = "signer_tests";
+    public const string Passphrase = "signer-tests-passphrase";
+
+    /// <summary>Sets <c>NOTARY_SIGNER_&lt;ALIAS&gt;</c> in this process (the same value for every test class).</summary>
+    public static void Set(string alias = Alias, string passphrase = Passphrase) =>
+        Environment.SetEnvironmentVariable(EnvironmentPassphraseSource.VariableName(alias), passphrase);
+}
+
+/// <summary>Our signer with mutual TLS from a test CA on one key database, and a client with a good certificate.</summary>
+public abstract class SignerFixture : IAsyncLifetime
+{
+    private SignerInstance? _signer;
+    private GrpcChannel? _channel;
+
+    public SignerCertificates Certificates { get; } = new();
+
+    public SignerInstance Signer => _signer ?? throw new InvalidOperationException("not started");
+
+    public GrpcChannel Channel => _channel ?? throw new InvalidOperationException("not started");
+
+    public KeyManagement.KeyManagementClient Keys => new(Channel);
+
+    public Signing.Protocol.Signer.SignerClient Signing => new(Channel);
+
+    public abstract KeyStorageProvider Provider { get; }
+
+    public abstract string ConnectionString { get; }
+
+    public async Task InitializeAsync()
+    {
+        TestPassphrases.Set();
+        await InitializeDatabaseAsync();
+        _signer = await SignerInstance.StartAsync(
+        [
+            .. Certificates.TlsSettings,
+            new("Storage:Provider", Provider.ToString()),
+            new("ConnectionStrings:Keys", ConnectionString),
+            new("Keys:DefaultAlias", TestPassphrases.Alias),
+        ]);
+        _channel = SignerChannels.Create(_signer.Url, Certificates, Certificates.Client);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _channel?.Dispose();
+        if (_signer is not null)
+        {
+            await _signer.DisposeAsync();
+        }
+
+        await DisposeDatabaseAsync();
+        Certificates.Dispose();
+    }
+
+    /// <summary>A key store on the same database (for tests that arrange rows directly).</summary>
+    public KeyStore NewStore(IPassphraseSource passphrases, string alias) => new(Provider, ConnectionString, alias, passphrases);
+
+    protected abstract Task InitializeDatabaseAsync();
+
+    protected abstract Task DisposeDatabaseAsync();
+}
+
+public sealed class PostgresSignerFixture : SignerFixture
+{
+    private readonly PostgresDatabaseFixture _database = new();
+
+    public override KeyStorageProvider Provider => KeyStorageProvider.Postgres;
+
+    public override string ConnectionString => _database.ConnectionString;
+
+    protected override Task InitializeDatabaseAsync() => _database.InitializeAsync();
+
+    protected override Task DisposeDatabaseAsync() => _database.DisposeAsync();
+}
+
+public sealed class SqliteSignerFixture : SignerFixture
+{
+    private readonly TemporaryDirectory _directory = new("signer-sqlite");
+
+    public override KeyStorageProvider Provider => KeyStorageProvider.Sqlite;
+
+    public override string ConnectionString => $"Data Source={_directory.Combine("data", "signer.db")};Pooling=False";
+
+    protected override Task InitializeDatabaseAsync() => Task.CompletedTask;
+
+    protected override Task DisposeDatabaseAsync()
+    {
+        _directory.Dispose();
+        return Task.CompletedTask;
+    }
+}
