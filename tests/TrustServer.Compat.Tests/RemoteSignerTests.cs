@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using TrustServer.Compat.Tests.Support;
 using TrustServer.Signing.Keys;
 using TrustServer.Testing;
@@ -7,8 +8,9 @@ using TrustServer.Testing;
 namespace TrustServer.Compat.Tests;
 
 /// <summary>
-/// Our server with <c>Signing:Mode=Remote</c> against the real notary-signer 0.7.0 over mutual TLS (both on
-/// PostgreSQL), driven by the real notary client; then the signer goes away and comes back.
+/// Our server with <c>Signing:Mode=Remote</c> over mutual TLS against the real notary-signer 0.7.0 and against our
+/// signer (all on PostgreSQL), driven by the real notary client: publishing, server key rotations, a signer outage,
+/// and the two signers swapped over one key database.
 /// </summary>
 public sealed class RemoteSignerTests : IAsyncLifetime
 {
@@ -22,6 +24,9 @@ public sealed class RemoteSignerTests : IAsyncLifetime
     private TestCertificate? _signerCertificate;
     private ReferenceNotarySigner? _signer;
     private TrustServerInstance? _server;
+    private string? _signerCertFile;
+    private string? _signerKeyFile;
+    private string? _caFile;
 
     private TrustServerInstance Server => _server!;
 
@@ -36,8 +41,9 @@ public sealed class RemoteSignerTests : IAsyncLifetime
 
         _ca = TestCertificates.CreateCertificateAuthority();
         _signerCertificate = TestCertificates.CreateTlsServer(_ca);
+        (_signerCertFile, _signerKeyFile) = _signerCertificate.WriteFiles(_directory.Path, "our-signer");
         using var client = TestCertificates.CreateTlsClient(_ca, "trustserver-server");
-        var caFile = _ca.WriteCertificatePem(_directory.Combine("ca.pem"));
+        var caFile = _caFile = _ca.WriteCertificatePem(_directory.Combine("ca.pem"));
         var (clientCert, clientKey) = client.WriteFiles(_directory.Path, "server-client");
         _signer = await StartSignerAsync(port: null);
 
@@ -154,6 +160,107 @@ public sealed class RemoteSignerTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
         return (body.GetProperty("reads").GetString()!, body.GetProperty("writes").GetString()!);
+    }
+
+    [Fact]
+    public async Task OurSigner_InitPublishRotateServerKeysDelete()
+    {
+        var port = await StopReferenceSignerAsync();
+        await using var ours = await StartOurSignerAsync(port);
+        var gun = "example.com/remote/our-signer";
+        using var client = Server.NewClient();
+        var payload = _directory.Combine("ours.txt");
+        await File.WriteAllTextAsync(payload, "signed by our signer\n");
+
+        await client.RunCheckedAsync(["init", gun, "--publish"]);
+        await client.RunCheckedAsync(["add", gun, "v1", payload, "-p"]);
+        await client.RunCheckedAsync(["key", "rotate", gun, "snapshot", "-r"]);
+        await client.RunCheckedAsync(["add", gun, "v2", payload, "-p"]);
+        await client.RunCheckedAsync(["key", "rotate", gun, "timestamp", "-r"]);
+        await client.RunCheckedAsync(["add", gun, "v3", payload, "-p"]);
+        using var other = Server.NewClient();
+        Assert.Contains("v3", (await other.RunCheckedAsync(["list", gun])).StandardOutput, StringComparison.Ordinal);
+        await AssertHealthyAsync();
+        await client.RunCheckedAsync(["delete", gun, "--remote"]);
+        Assert.Equal(HttpStatusCode.NotFound, (await Server.Http.GetAsync($"/v2/{gun}/_trust/tuf/root.json")).StatusCode);
+    }
+
+    [Fact]
+    public async Task SignersSwappedOverOneKeyDatabase_EachUsesTheOthersKeys()
+    {
+        var gun = "example.com/remote/swap";
+        using var client = Server.NewClient();
+        var payload = _directory.Combine("swap.txt");
+        await File.WriteAllTextAsync(payload, "swap\n");
+
+        // notary-signer creates the timestamp key; our signer then signs with it.
+        await client.RunCheckedAsync(["init", gun, "--publish"]);
+        var notarySignerKey = await TimestampKeyIdAsync(gun);
+        var port = await StopReferenceSignerAsync();
+        await using (var ours = await StartOurSignerAsync(port))
+        {
+            await client.RunCheckedAsync(["add", gun, "by-ours", payload, "-p"]);
+            Assert.Equal([notarySignerKey], await TimestampSignersAsync(gun));
+
+            // Our signer creates the next timestamp key.
+            await client.RunCheckedAsync(["key", "rotate", gun, "timestamp", "-r"]);
+            await client.RunCheckedAsync(["add", gun, "by-ours-2", payload, "-p"]);
+        }
+
+        var ourKey = await TimestampKeyIdAsync(gun);
+        Assert.NotEqual(notarySignerKey, ourKey);
+
+        // notary-signer signs with the key ours wrote.
+        _signer = await StartSignerAsync(port);
+        await client.RunCheckedAsync(["add", gun, "by-notary-signer", payload, "-p"]);
+        Assert.Equal([ourKey], await TimestampSignersAsync(gun));
+        using var other = Server.NewClient();
+        var list = (await other.RunCheckedAsync(["list", gun])).StandardOutput;
+        Assert.Contains("by-ours-2", list, StringComparison.Ordinal);
+        Assert.Contains("by-notary-signer", list, StringComparison.Ordinal);
+    }
+
+    private async Task<int> StopReferenceSignerAsync()
+    {
+        var port = _signer!.Port;
+        await _signer.DisposeAsync();
+        _signer = null;
+        return port;
+    }
+
+    // Our signer on the port the server dials, same certificate, client CA and key database as notary-signer.
+    private async Task<OurSigner> StartOurSignerAsync(int port)
+    {
+        var contentRoot = new TemporaryDirectory("our-signer-root");
+        var app = TrustServer.Signer.SignerHost.Build(
+            ["--urls", $"https://127.0.0.1:{port}", "--contentRoot", contentRoot.Path],
+            [
+                new("Tls:CertFile", _signerCertFile), new("Tls:KeyFile", _signerKeyFile), new("Tls:ClientCaFile", _caFile),
+                new("Storage:Provider", "Postgres"), new("ConnectionStrings:Keys", _keys.ConnectionString),
+                new("Keys:DefaultAlias", Alias), new("Logging:LogLevel:Default", "Warning"),
+            ],
+            services => services.AddSingleton<IPassphraseSource>(new StaticPassphraseSource([new(Alias, Passphrase)])));
+        await TrustServer.Signer.Hosting.KeyStoreHostingExtensions.PrepareKeyDatabaseAsync(app, CancellationToken.None);
+        await app.StartAsync();
+        return new OurSigner(app, contentRoot);
+    }
+
+    private async Task<string> TimestampKeyIdAsync(string gun) =>
+        JsonDocument.Parse(await Server.Http.GetStringAsync($"/v2/{gun}/_trust/tuf/root.json")).RootElement
+            .GetProperty("signed").GetProperty("roles").GetProperty("timestamp").GetProperty("keyids")[0].GetString()!;
+
+    private async Task<List<string>> TimestampSignersAsync(string gun) =>
+        [.. JsonDocument.Parse(await Server.Http.GetStringAsync($"/v2/{gun}/_trust/tuf/timestamp.json")).RootElement
+            .GetProperty("signatures").EnumerateArray().Select(s => s.GetProperty("keyid").GetString()!)];
+
+    private sealed class OurSigner(Microsoft.AspNetCore.Builder.WebApplication app, TemporaryDirectory contentRoot) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+            contentRoot.Dispose();
+        }
     }
 
     private Task<ReferenceNotarySigner> StartSignerAsync(int? port) =>

@@ -77,7 +77,8 @@ public sealed class TrustServerInstance : IAsyncDisposable
             new("Serilog:MinimumLevel:Default", "Warning"),
         };
         configuration.AddRange(settings ?? []);
-        var app = TrustServerHost.Build(["--urls", "http://127.0.0.1:0"], configuration, configure);
+        // Its own content root: no appsettings.json of the test's output directory (the signer's lands there too) applies.
+        var app = TrustServerHost.Build(["--urls", "http://127.0.0.1:0", "--contentRoot", directory.Path], configuration, configure);
         try
         {
             await app.PrepareDatabasesAsync(CancellationToken.None);
