@@ -33,6 +33,9 @@ public sealed class ConfigKeyTests(ITestOutputHelper output)
         Assert.False(ServerKeys.Value.Knows("Signing:Remote:NoSuchKey"));
         Assert.False(ServerKeys.Value.Knows("Tls:CertFile"));
         Assert.False(SignerKeys.Value.Knows("Signing:Mode"));
+        Assert.False(SignerKeys.Value.Knows("Signing__Remote__Url"));
+        Assert.False(SignerKeys.Value.Knows("Kestrel__Certificates__Default__Path"));
+        Assert.False(ServerKeys.Value.Knows("Keys__DefaultAlias"));
         Assert.False(SignerKeys.Value.Knows("ASPNETCORE_NOPE"));
     }
 

@@ -17,11 +17,13 @@ public enum Host
 /// </summary>
 internal sealed partial class ConfigKeys
 {
-    /// <summary>Standard ASP.NET Core settings (not declared in our code): listen URLs, environment, Kestrel's default certificate.</summary>
-    public static readonly IReadOnlyList<string> FrameworkKeys =
-    [
-        "ASPNETCORE_URLS", "ASPNETCORE_ENVIRONMENT", "Kestrel:Certificates:Default:Path", "Kestrel:Certificates:Default:KeyPath",
-    ];
+    /// <summary>
+    /// Standard ASP.NET Core settings (not declared in our code): listen URLs and environment for both hosts; Kestrel's
+    /// default certificate only for the server (the signer configures its TLS from <c>Tls:*</c> in code).
+    /// </summary>
+    public static IReadOnlyList<string> FrameworkKeys(Host host) => host == Host.Server
+        ? ["ASPNETCORE_URLS", "ASPNETCORE_ENVIRONMENT", "Kestrel:Certificates:Default:Path", "Kestrel:Certificates:Default:KeyPath"]
+        : ["ASPNETCORE_URLS", "ASPNETCORE_ENVIRONMENT"];
 
     /// <summary>
     /// The signer's contract (DESIGN.md §6 and the signer-host branch's <c>SignerOptions.cs</c>), used only while
@@ -41,10 +43,14 @@ internal sealed partial class ConfigKeys
     {
     }
 
-    /// <summary>Source directories of each host (relative to the repository root).</summary>
-    public static IReadOnlyList<string> SourceDirs(Host host) => host == Host.Server
-        ? ["src/TrustServer.Server", "src/TrustServer.Signing", "src/TrustServer.Data"]
-        : ["src/TrustServer.Signer", "src/TrustServer.Signing"];
+    /// <summary>
+    /// Source directories of each host (relative to the repository root), and whether its options classes count: the
+    /// signer references TrustServer.Signing for the key store and its passphrase variables, but does not bind the
+    /// server's <c>Signing:Remote</c> options that live there.
+    /// </summary>
+    public static IReadOnlyList<(string Dir, bool Options)> SourceDirs(Host host) => host == Host.Server
+        ? [("src/TrustServer.Server", true), ("src/TrustServer.Signing", true), ("src/TrustServer.Data", true)]
+        : [("src/TrustServer.Signer", true), ("src/TrustServer.Signing", false)];
 
     /// <summary>Whether the signer host's sources are in this tree.</summary>
     public static bool SignerSourcePresent => Repo.Exists("src/TrustServer.Signer/TrustServer.Signer.csproj");
@@ -57,7 +63,7 @@ internal sealed partial class ConfigKeys
     public static ConfigKeys For(Host host)
     {
         var catalog = new ConfigKeys();
-        foreach (var dir in SourceDirs(host).Where(Repo.Exists))
+        foreach (var (dir, options) in SourceDirs(host).Where(d => Repo.Exists(d.Dir)))
         {
             foreach (var file in Directory.GetFiles(Repo.PathOf(dir), "*.cs", SearchOption.AllDirectories))
             {
@@ -67,7 +73,7 @@ internal sealed partial class ConfigKeys
                     continue;
                 }
 
-                catalog.Scan(File.ReadAllText(file));
+                catalog.Scan(File.ReadAllText(file), options);
             }
         }
 
@@ -86,7 +92,7 @@ internal sealed partial class ConfigKeys
             }
         }
 
-        foreach (var key in FrameworkKeys)
+        foreach (var key in FrameworkKeys(host))
         {
             catalog._keys.Add(key.Replace("__", ":", StringComparison.Ordinal));
         }
@@ -126,11 +132,11 @@ internal sealed partial class ConfigKeys
         return lastColon > 0 && int.TryParse(path[(lastColon + 1)..], out _) && _listKeys.Contains(path[..lastColon]);
     }
 
-    private void Scan(string source)
+    private void Scan(string source, bool options)
     {
         // Options classes: split the file at class declarations, pair each class's Section with its properties.
         var classes = ClassDeclaration().Matches(source).Select(m => m.Index).Append(source.Length).ToList();
-        for (var i = 0; i < classes.Count - 1; i++)
+        for (var i = 0; options && i < classes.Count - 1; i++)
         {
             var body = source[classes[i]..classes[i + 1]];
             if (SectionConstant().Match(body) is not { Success: true } section)
@@ -150,12 +156,12 @@ internal sealed partial class ConfigKeys
             }
         }
 
-        foreach (Match m in ConnectionString().Matches(source))
+        foreach (Match m in options ? ConnectionString().Matches(source) : Enumerable.Empty<Match>())
         {
             _keys.Add("ConnectionStrings:" + m.Groups[1].Value);
         }
 
-        foreach (Match m in IndexedKey().Matches(source))
+        foreach (Match m in options ? IndexedKey().Matches(source) : Enumerable.Empty<Match>())
         {
             _keys.Add(m.Groups[1].Value);
         }
