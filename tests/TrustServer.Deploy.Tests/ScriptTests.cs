@@ -25,10 +25,19 @@ public sealed class ScriptTests : IDisposable
     }
 
     [Fact]
-    public void ShellScripts_IncludeTheDeployScripts()
+    public void ShellScripts_IncludeTheDeployScripts_AndAreExecutable()
     {
         Assert.Contains("deploy/compose/gen-certs.sh", Repo.ShellScripts);
         Assert.Contains("deploy/compose/postgres-init.sh", Repo.ShellScripts);
+
+        // The postgres image executes an executable init script (and would source it otherwise).
+        if (!OperatingSystem.IsWindows())
+        {
+            foreach (var script in Repo.ShellScripts)
+            {
+                Assert.True(System.IO.File.GetUnixFileMode(Repo.PathOf(script)).HasFlag(UnixFileMode.UserExecute), $"{script} is not executable");
+            }
+        }
     }
 
     [Fact]
