@@ -45,6 +45,7 @@ public static class DataServiceCollectionExtensions
         }
 
         services.AddSingleton(new MetadataStoreSettings(provider, connectionString));
+        services.AddSingleton<IChangeSignal>(_ => provider == StorageProvider.Postgres ? new PostgresChangeSignal(connectionString) : new PollingChangeSignal());
         services.AddSingleton<IMetadataCatalog>(sp => new EfMetadataCatalog(sp.GetRequiredService<IMetadataDbContextFactory>()));
         services.AddSingleton<IMetadataStore>(sp => new EfMetadataStore(
             sp.GetRequiredService<IMetadataDbContextFactory>(),

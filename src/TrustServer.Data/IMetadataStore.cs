@@ -22,12 +22,8 @@ public enum CommitOutcome
     VersionConflict,
 }
 
-/// <summary>
-/// Storage of TUF metadata per repository (GUN) and of the changefeed (spec validation.md §10). Rows are never
-/// updated; all versions stay readable until the repository is deleted. Every implementation is safe for
-/// several server replicas on one database: correctness comes from transactions and unique constraints.
-/// </summary>
-public interface IMetadataStore
+/// <summary>The three file lookups of the read path; implemented by the store and by read caches in front of it.</summary>
+public interface IMetadataReader
 {
     /// <summary>The stored file of the role with the highest version, or null.</summary>
     Task<StoredFile?> GetLatestAsync(string gun, string role, CancellationToken cancellationToken = default);
@@ -37,6 +33,17 @@ public interface IMetadataStore
 
     /// <summary>The stored file of the role whose SHA-256 (lowercase hex, compared as given) is <paramref name="sha256"/>, or null.</summary>
     Task<StoredFile?> GetByChecksumAsync(string gun, string role, string sha256, CancellationToken cancellationToken = default);
+}
+
+/// <summary>
+/// Storage of TUF metadata per repository (GUN) and of the changefeed (spec validation.md §10). Rows are never
+/// updated; all versions stay readable until the repository is deleted. Every implementation is safe for
+/// several server replicas on one database: correctness comes from transactions and unique constraints.
+/// Every write that changes a repository also writes a changefeed record, which is what read caches of other
+/// replicas follow (see <see cref="IChangeSignal"/>).
+/// </summary>
+public interface IMetadataStore : IMetadataReader
+{
 
     /// <summary>Role → highest stored version, for every role of the repository (empty when nothing is stored).</summary>
     Task<IReadOnlyDictionary<string, long>> GetHighestVersionsAsync(string gun, CancellationToken cancellationToken = default);

@@ -37,6 +37,8 @@ public static class TrustServerHost
         builder.Services.AddSigningMetrics();
         builder.AddApiDocumentation();
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<MetadataReadCache>();
+        builder.Services.AddHostedService<CacheInvalidationService>();
         builder.Services.AddSingleton<RepositoryService>();
         services?.Invoke(builder.Services);
 

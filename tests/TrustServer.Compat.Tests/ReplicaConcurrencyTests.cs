@@ -67,8 +67,9 @@ public sealed class ReplicaConcurrencyTests : IClassFixture<PostgresDatabaseFixt
             // 400 VERSION carries no validation detail, so the client reports a plain rejection.
             Assert.True(loser.StandardOutput.Contains("trust server rejected operation", StringComparison.Ordinal), loser.ToString());
 
-            // One new targets version, one changefeed record, and the winner's target only.
-            Assert.Equal(versionBefore + 1, await TargetsVersionAsync(Second, gun));
+            // One new targets version, one changefeed record, and the winner's target only (the other replica's
+            // read cache follows within the stated bound).
+            await EventuallyAsync(async () => await TargetsVersionAsync(Second, gun) == versionBefore + 1);
             Assert.Equal(HttpStatusCode.NotFound, (await First.Http.GetAsync($"/v2/{gun}/_trust/tuf/{versionBefore + 2}.targets.json")).StatusCode);
             Assert.Equal(feedBefore + 1, await ChangeCountAsync(Second, gun));
             var targets = await Second.Http.GetStringAsync($"/v2/{gun}/_trust/tuf/targets.json");
@@ -128,6 +129,72 @@ public sealed class ReplicaConcurrencyTests : IClassFixture<PostgresDatabaseFixt
         Assert.Equal(timestampVersion + 1, (await TimestampAsync(Second, gun)).Version);
         Assert.Equal(HttpStatusCode.NotFound, (await First.Http.GetAsync($"/v2/{gun}/_trust/tuf/{snapshotVersion + 2}.snapshot.json")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await First.Http.GetAsync($"/v2/{gun}/_trust/tuf/{timestampVersion + 2}.timestamp.json")).StatusCode);
+    }
+
+    [Fact]
+    public async Task PublishOnOneReplica_TheOtherServesTheNewTimestampWithinTheBound()
+    {
+        var gun = $"example.com/replicas/coherence-{Guid.NewGuid():N}"[..48];
+        using var client = new NotaryCli(First.Url);
+        using var files = new TemporaryDirectory("coherence-payload");
+        var payload = files.Combine("p.txt");
+        await File.WriteAllTextAsync(payload, "payload\n");
+        await client.RunCheckedAsync(["init", gun, "--publish"]);
+
+        for (var round = 0; round < 3; round++)
+        {
+            // Warm the second replica's cache, publish through the first, then watch the second.
+            var before = await TimestampAsync(Second, gun);
+            Assert.Equal(before, await TimestampAsync(Second, gun));
+            await client.RunCheckedAsync(["add", gun, $"t{round}", payload, "-p"]);
+            var published = await TimestampAsync(First, gun);
+            Assert.Equal(before.Version + 1, published.Version);
+
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            await EventuallyAsync(async () => (await TimestampAsync(Second, gun)).Version == published.Version);
+            Assert.True(watch.Elapsed < CoherenceBound, $"the second replica served the new timestamp after {watch.Elapsed}");
+        }
+
+        // A deletion reaches the other replica's cache too.
+        await client.RunCheckedAsync(["delete", gun, "--remote"]);
+        await EventuallyAsync(async () => (await Second.Http.GetAsync($"/v2/{gun}/_trust/tuf/timestamp.json")).StatusCode == HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task ETag_IsTheSha256_AndIfNoneMatchGets304()
+    {
+        var gun = $"example.com/replicas/etag-{Guid.NewGuid():N}"[..48];
+        using var client = new NotaryCli(First.Url);
+        await client.RunCheckedAsync(["init", gun, "--publish"]);
+        var response = await First.Http.GetAsync($"/v2/{gun}/_trust/tuf/timestamp.json");
+        var bytes = await response.Content.ReadAsByteArrayAsync();
+        var etag = $"\"{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes))}\"";
+        Assert.Equal(etag, response.Headers.ETag?.ToString());
+
+        using var conditional = new HttpRequestMessage(HttpMethod.Get, $"/v2/{gun}/_trust/tuf/timestamp.json");
+        conditional.Headers.TryAddWithoutValidation("If-None-Match", etag);
+        var notModified = await First.Http.SendAsync(conditional);
+        Assert.Equal(HttpStatusCode.NotModified, notModified.StatusCode);
+        Assert.Empty(await notModified.Content.ReadAsByteArrayAsync());
+        Assert.Equal(etag, notModified.Headers.ETag?.ToString());
+
+        using var stale = new HttpRequestMessage(HttpMethod.Get, $"/v2/{gun}/_trust/tuf/1.root.json");
+        stale.Headers.TryAddWithoutValidation("If-None-Match", etag);
+        Assert.Equal(HttpStatusCode.OK, (await First.Http.SendAsync(stale)).StatusCode);
+    }
+
+    // Stated bound for cross-replica coherence of the read cache: notifications arrive in milliseconds; without
+    // them the changefeed is polled every 2 s (Caching:Memory:ChangefeedPollSeconds).
+    private static readonly TimeSpan CoherenceBound = TimeSpan.FromSeconds(3);
+
+    private static async Task EventuallyAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow + CoherenceBound;
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"not reached within {CoherenceBound}");
+            await Task.Delay(20);
+        }
     }
 
     private static async Task<(long Version, DateTimeOffset Expires)> TimestampAsync(TrustServerInstance server, string gun)

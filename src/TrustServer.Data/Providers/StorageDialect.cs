@@ -61,8 +61,10 @@ internal abstract class StorageDialect
             var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             try
             {
+                // The notification is delivered at commit (dropped on rollback): it wakes the read caches of every
+                // replica, which then read the changefeed (IChangeSignal).
                 var key = LockKey(gun);
-                await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({key})", cancellationToken).ConfigureAwait(false);
+                await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({key}), pg_notify({IChangeSignal.Channel}, '')", cancellationToken).ConfigureAwait(false);
                 return transaction;
             }
             catch

@@ -17,6 +17,7 @@ internal static class OptionsHostingExtensions
             .Validate(o => o.CallTimeout > TimeSpan.Zero && o.MaxAttempts >= 1, "Signing:Remote:CallTimeout must be positive and MaxAttempts at least 1")
             .ValidateOnStart();
         builder.Services.AddOptions<CachingOptions>().BindConfiguration(CachingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<ReadCacheOptions>().BindConfiguration(ReadCacheOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<RepositoryOptions>().BindConfiguration(RepositoryOptions.Section)
             .Validate(o => o.GunPrefixes.All(IsValidPrefix), "Repositories:GunPrefixes: each prefix must end with '/', be a clean path and not start with '/' or '..'")
             .ValidateOnStart();

@@ -13,15 +13,19 @@ internal enum CachePolicy
     Consistent,
 }
 
-/// <summary>200 with exact stored bytes, <c>Content-Length</c>, <c>Last-Modified</c> and Notary's cache headers.</summary>
-internal sealed class MetadataResult(byte[] data, DateTimeOffset lastModified, CachePolicy policy, CachingOptions caching) : IResult
+/// <summary>
+/// 200 with exact stored bytes, <c>Content-Length</c>, <c>Last-Modified</c>, Notary's cache headers and an
+/// <c>ETag</c> (the file's SHA-256); a matching <c>If-None-Match</c> gets 304 without a body.
+/// </summary>
+internal sealed class MetadataResult(byte[] data, string sha256, DateTimeOffset lastModified, CachePolicy policy, CachingOptions caching) : IResult
 {
     public Task ExecuteAsync(HttpContext httpContext)
     {
         var response = httpContext.Response;
-        response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = "application/json";
-        response.ContentLength = data.Length;
+        var etag = "\"" + sha256 + "\"";
+        var notModified = IsMatch(httpContext.Request.Headers.IfNoneMatch, etag);
+        response.StatusCode = notModified ? StatusCodes.Status304NotModified : StatusCodes.Status200OK;
+        response.Headers.ETag = etag;
         response.Headers.LastModified = lastModified.ToUniversalTime().ToString("r", CultureInfo.InvariantCulture);
         var maxAge = policy == CachePolicy.Current ? caching.CurrentMetadata : caching.ConsistentMetadata;
         if (maxAge == 0)
@@ -36,7 +40,31 @@ internal sealed class MetadataResult(byte[] data, DateTimeOffset lastModified, C
                 : $"public, max-age={maxAge}, s-maxage={maxAge}";
         }
 
+        if (notModified)
+        {
+            return Task.CompletedTask;
+        }
+
+        response.ContentType = "application/json";
+        response.ContentLength = data.Length;
         return response.Body.WriteAsync(data, httpContext.RequestAborted).AsTask();
+    }
+
+    // If-None-Match: "*" or a list of (possibly weak) entity tags.
+    private static bool IsMatch(Microsoft.Extensions.Primitives.StringValues header, string etag)
+    {
+        foreach (var value in header)
+        {
+            foreach (var candidate in (value ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (candidate == "*" || candidate == etag || candidate == "W/" + etag)
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
 }
 

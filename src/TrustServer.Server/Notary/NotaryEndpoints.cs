@@ -135,7 +135,7 @@ internal static partial class NotaryEndpoints
     private static async Task<IResult> GetByChecksumAsync(HttpContext context, Match match)
     {
         var file = await Repository(context).GetByChecksumAsync(match.Groups["gun"].Value, match.Groups["role"].Value, match.Groups["checksum"].Value, context.RequestAborted);
-        return file is null ? NotaryErrors.NotFound() : new MetadataResult(file.Data, file.LastModified, CachePolicy.Consistent, Caching(context));
+        return file is null ? NotaryErrors.NotFound() : new MetadataResult(file.Data, file.Sha256, file.LastModified, CachePolicy.Consistent, Caching(context));
     }
 
     private static async Task<IResult> GetByVersionAsync(HttpContext context, Match match)
@@ -147,7 +147,7 @@ internal static partial class NotaryEndpoints
         }
 
         var file = await Repository(context).GetByVersionAsync(match.Groups["gun"].Value, match.Groups["role"].Value, version, context.RequestAborted);
-        return file is null ? NotaryErrors.NotFound() : new MetadataResult(file.Data, file.LastModified, CachePolicy.Consistent, Caching(context));
+        return file is null ? NotaryErrors.NotFound() : new MetadataResult(file.Data, file.Sha256, file.LastModified, CachePolicy.Consistent, Caching(context));
     }
 
     private static async Task<IResult> GetCurrentAsync(HttpContext context, Match match)
@@ -172,7 +172,7 @@ internal static partial class NotaryEndpoints
             return NotaryErrors.Of(NotaryErrorCode.Unknown, NotaryErrorResult.EmptyDetail);
         }
 
-        return file is null ? NotaryErrors.NotFound() : new MetadataResult(file.Data, file.LastModified, CachePolicy.Current, Caching(context));
+        return file is null ? NotaryErrors.NotFound() : new MetadataResult(file.Data, file.Sha256, file.LastModified, CachePolicy.Current, Caching(context));
     }
 
     private static Task<IResult> GetKeyAsync(HttpContext context, Match match) =>

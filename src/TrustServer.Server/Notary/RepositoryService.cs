@@ -9,7 +9,7 @@ using TrustServer.Tuf.Validation;
 namespace TrustServer.Server.Notary;
 
 /// <summary>A file to serve and the time for its <c>Last-Modified</c> header.</summary>
-internal sealed record ServedFile(byte[] Data, DateTimeOffset LastModified);
+internal sealed record ServedFile(byte[] Data, string Sha256, DateTimeOffset LastModified);
 
 /// <summary>The outcome of an update: accepted, rejected by validation, or lost to a newer stored version.</summary>
 internal sealed record PublishOutcome(ValidationError? Rejection, bool VersionConflict)
@@ -25,8 +25,12 @@ internal sealed class ServerSigningException(string message) : Exception(message
 /// chain (spec validation.md §10.3), lazy re-signing of expired snapshot/timestamp (server-api.md §6), updates
 /// (validation then one transactional commit), and server-managed keys (§7).
 /// </summary>
+/// <remarks>
+/// GETs read through <see cref="MetadataReadCache"/>; updates, re-signing and key lookups read the database directly
+/// and drop the GUN from the cache after writing.
+/// </remarks>
 internal sealed partial class RepositoryService(
-    IMetadataStore store, ISigningService signer, TimeProvider timeProvider, ILogger<RepositoryService> logger)
+    IMetadataStore store, MetadataReadCache cache, ISigningService signer, TimeProvider timeProvider, ILogger<RepositoryService> logger)
 {
     // A lazy re-sign that loses to another replica re-reads; a few rounds cover any realistic contention.
     private const int ResignAttempts = 4;
@@ -37,37 +41,37 @@ internal sealed partial class RepositoryService(
     /// <summary>The current file of root, targets or a delegation: the one the current snapshot names; null when none.</summary>
     public async Task<ServedFile?> GetCurrentAsync(string gun, string role, CancellationToken cancellationToken)
     {
-        var chain = await LoadChainAsync(gun, cancellationToken);
-        var file = chain is null ? null : await GetBySnapshotEntryAsync(gun, role, chain.Snapshot, cancellationToken);
-        return file is null ? null : new ServedFile(file.Data, file.CreatedAt);
+        var chain = await LoadChainAsync(cache, gun, cancellationToken);
+        var file = chain is null ? null : await GetBySnapshotEntryAsync(cache, gun, role, chain.Snapshot, cancellationToken);
+        return file is null ? null : new ServedFile(file.Data, file.Sha256, file.CreatedAt);
     }
 
     /// <summary>The current timestamp, re-signed first when it (or its snapshot) expired; null for an unknown repository.</summary>
     public async Task<ServedFile?> GetTimestampAsync(string gun, CancellationToken cancellationToken)
     {
         var fresh = await GetFreshChainAsync(gun, cancellationToken);
-        return fresh is null ? null : new ServedFile(fresh.Timestamp.File.Data, fresh.TimestampServedAt);
+        return fresh is null ? null : new ServedFile(fresh.Timestamp.File.Data, fresh.Timestamp.File.Sha256, fresh.TimestampServedAt);
     }
 
     /// <summary>The snapshot the current (possibly re-signed) timestamp names.</summary>
     public async Task<ServedFile?> GetSnapshotAsync(string gun, CancellationToken cancellationToken)
     {
         var fresh = await GetFreshChainAsync(gun, cancellationToken);
-        return fresh is null ? null : new ServedFile(fresh.Snapshot.File.Data, fresh.Snapshot.File.CreatedAt);
+        return fresh is null ? null : new ServedFile(fresh.Snapshot.File.Data, fresh.Snapshot.File.Sha256, fresh.Snapshot.File.CreatedAt);
     }
 
     /// <summary>A stored version of a role (never re-signed).</summary>
     public async Task<ServedFile?> GetByVersionAsync(string gun, string role, long version, CancellationToken cancellationToken)
     {
-        var file = await store.GetByVersionAsync(gun, role, version, cancellationToken);
-        return file is null ? null : new ServedFile(file.Data, file.CreatedAt);
+        var file = await cache.GetByVersionAsync(gun, role, version, cancellationToken);
+        return file is null ? null : new ServedFile(file.Data, file.Sha256, file.CreatedAt);
     }
 
     /// <summary>A stored file of a role by its SHA-256 (never re-signed).</summary>
     public async Task<ServedFile?> GetByChecksumAsync(string gun, string role, string sha256, CancellationToken cancellationToken)
     {
-        var file = await store.GetByChecksumAsync(gun, role, sha256, cancellationToken);
-        return file is null ? null : new ServedFile(file.Data, file.CreatedAt);
+        var file = await cache.GetByChecksumAsync(gun, role, sha256, cancellationToken);
+        return file is null ? null : new ServedFile(file.Data, file.Sha256, file.CreatedAt);
     }
 
     /// <summary>Validates an update against the stored state and commits it in one transaction.</summary>
@@ -98,6 +102,7 @@ internal sealed partial class RepositoryService(
         }
 
         var outcome = await store.CommitAsync(gun, timestampVersion, result.Files, cancellationToken);
+        cache.Invalidate(gun);
         if (outcome == CommitOutcome.VersionConflict)
         {
             LogConflict(gun);
@@ -109,7 +114,12 @@ internal sealed partial class RepositoryService(
     }
 
     /// <summary>Deletes every file of the repository (signer keys stay).</summary>
-    public Task<bool> DeleteAsync(string gun, CancellationToken cancellationToken) => store.DeleteAsync(gun, cancellationToken);
+    public async Task<bool> DeleteAsync(string gun, CancellationToken cancellationToken)
+    {
+        var deleted = await store.DeleteAsync(gun, cancellationToken);
+        cache.Invalidate(gun);
+        return deleted;
+    }
 
     /// <summary>
     /// GET <c>{role}.key</c>: the first key the signer holds among the current root's keys of the role, else the
@@ -117,8 +127,8 @@ internal sealed partial class RepositoryService(
     /// </summary>
     public async Task<TufPublicKey> GetOrCreateKeyAsync(string gun, string role, string algorithm, CancellationToken cancellationToken)
     {
-        var chain = await LoadChainAsync(gun, cancellationToken);
-        var rootFile = chain is null ? null : await GetBySnapshotEntryAsync(gun, RoleName.Root, chain.Snapshot, cancellationToken);
+        var chain = await LoadChainAsync(store, gun, cancellationToken);
+        var rootFile = chain is null ? null : await GetBySnapshotEntryAsync(store, gun, RoleName.Root, chain.Snapshot, cancellationToken);
         if (rootFile is not null)
         {
             var root = RootMetadata.FromEnvelope(SignedEnvelope.Parse(rootFile.Data));
@@ -155,14 +165,14 @@ internal sealed partial class RepositoryService(
     public async Task<IReadOnlyDictionary<string, StoredFile>> GetCurrentFilesAsync(string gun, CancellationToken cancellationToken)
     {
         var current = new Dictionary<string, StoredFile>(StringComparer.Ordinal);
-        var chain = await LoadChainAsync(gun, cancellationToken);
+        var chain = await LoadChainAsync(store, gun, cancellationToken);
         if (chain is not null)
         {
             current[RoleName.Timestamp] = chain.Timestamp.File;
             current[RoleName.Snapshot] = chain.Snapshot.File;
             foreach (var role in chain.Snapshot.Metadata.Meta.Keys)
             {
-                if (await GetBySnapshotEntryAsync(gun, role, chain.Snapshot, cancellationToken) is { } file)
+                if (await GetBySnapshotEntryAsync(store, gun, role, chain.Snapshot, cancellationToken) is { } file)
                 {
                     current[role] = file;
                 }
@@ -180,27 +190,29 @@ internal sealed partial class RepositoryService(
 
     // Current timestamp (highest version) and the snapshot it names; null when the repository has no timestamp
     // or that snapshot is missing.
-    private async Task<Chain?> LoadChainAsync(string gun, CancellationToken cancellationToken)
+    private async Task<Chain?> LoadChainAsync(IMetadataReader reader, string gun, CancellationToken cancellationToken)
     {
-        var timestamp = await store.GetLatestAsync(gun, RoleName.Timestamp, cancellationToken);
+        var timestamp = await reader.GetLatestAsync(gun, RoleName.Timestamp, cancellationToken);
         if (timestamp is null)
         {
             return null;
         }
 
-        var timestampMetadata = MetaListMetadata.TimestampFromEnvelope(SignedEnvelope.Parse(timestamp.Data));
+        var timestampMetadata = cache.Parsed(timestamp, bytes => MetaListMetadata.TimestampFromEnvelope(SignedEnvelope.Parse(bytes)));
         var snapshotSha = Sha256Of(timestampMetadata, RoleName.Snapshot)
             ?? throw new TufFormatException("the current timestamp has no sha256 of the snapshot");
-        var snapshot = await store.GetByChecksumAsync(gun, RoleName.Snapshot, snapshotSha, cancellationToken);
+        var snapshot = await reader.GetByChecksumAsync(gun, RoleName.Snapshot, snapshotSha, cancellationToken);
         return snapshot is null
             ? null
-            : new Chain(new Parsed(timestamp, timestampMetadata), new Parsed(snapshot, MetaListMetadata.SnapshotFromEnvelope(SignedEnvelope.Parse(snapshot.Data))));
+            : new Chain(
+                new Parsed(timestamp, timestampMetadata),
+                new Parsed(snapshot, cache.Parsed(snapshot, bytes => MetaListMetadata.SnapshotFromEnvelope(SignedEnvelope.Parse(bytes)))));
     }
 
-    private async Task<StoredFile?> GetBySnapshotEntryAsync(string gun, string role, Parsed snapshot, CancellationToken cancellationToken)
+    private static async Task<StoredFile?> GetBySnapshotEntryAsync(IMetadataReader reader, string gun, string role, Parsed snapshot, CancellationToken cancellationToken)
     {
         var sha = Sha256Of(snapshot.Metadata, role);
-        return sha is null ? null : await store.GetByChecksumAsync(gun, role, sha, cancellationToken);
+        return sha is null ? null : await reader.GetByChecksumAsync(gun, role, sha, cancellationToken);
     }
 
     private static string? Sha256Of(MetaListMetadata metadata, string role) =>
@@ -214,7 +226,8 @@ internal sealed partial class RepositoryService(
     {
         for (var attempt = 0; ; attempt++)
         {
-            var chain = await LoadChainAsync(gun, cancellationToken);
+            // The cache first (the steady state); once something must be re-signed, only the database counts.
+            var chain = await LoadChainAsync(attempt == 0 ? cache : store, gun, cancellationToken);
             if (chain is null)
             {
                 return null;
@@ -226,8 +239,25 @@ internal sealed partial class RepositoryService(
                 return new FreshChain(chain.Timestamp, chain.Snapshot, chain.Timestamp.File.CreatedAt);
             }
 
+            if (attempt == 0)
+            {
+                chain = await LoadChainAsync(store, gun, cancellationToken);
+                if (chain is null)
+                {
+                    return null;
+                }
+
+                if (!chain.Snapshot.Metadata.Expires.IsExpiredAt(now) && !chain.Timestamp.Metadata.Expires.IsExpiredAt(now))
+                {
+                    cache.Invalidate(gun);
+                    return new FreshChain(chain.Timestamp, chain.Snapshot, chain.Timestamp.File.CreatedAt);
+                }
+            }
+
             var (files, fresh) = await ResignAsync(gun, chain, now, cancellationToken);
-            if (await store.CommitAsync(gun, chain.Timestamp.File.Version, files, cancellationToken) == CommitOutcome.Committed)
+            var outcome = await store.CommitAsync(gun, chain.Timestamp.File.Version, files, cancellationToken);
+            cache.Invalidate(gun);
+            if (outcome == CommitOutcome.Committed)
             {
                 LogResigned(gun, string.Join(",", files.Select(f => $"{f.Role}@{f.Version}")));
                 foreach (var file in files)
@@ -247,7 +277,7 @@ internal sealed partial class RepositoryService(
 
     private async Task<(List<MetadataFile> Files, FreshChain Fresh)> ResignAsync(string gun, Chain chain, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var rootFile = await GetBySnapshotEntryAsync(gun, RoleName.Root, chain.Snapshot, cancellationToken)
+        var rootFile = await GetBySnapshotEntryAsync(store, gun, RoleName.Root, chain.Snapshot, cancellationToken)
             ?? throw new ServerSigningException("the current snapshot names no stored root");
         var root = LoadTrustedRoot(rootFile.Data, now);
 

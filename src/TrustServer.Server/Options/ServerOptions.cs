@@ -54,6 +54,27 @@ public sealed class CachingOptions
     public int ConsistentMetadata { get; set; } = 2592000;
 }
 
+/// <summary>The in-process read cache (<c>Caching:Memory</c>): coherent across replicas through the changefeed.</summary>
+public sealed class ReadCacheOptions
+{
+    /// <summary>Configuration section.</summary>
+    public const string Section = "Caching:Memory";
+
+    /// <summary>Memory for cached files (approximate bytes).</summary>
+    [Range(1024 * 1024, long.MaxValue)]
+    public long MemoryBytes { get; set; } = 128L * 1024 * 1024;
+
+    /// <summary>
+    /// Longest time an entry is served without being re-read, whatever happens to notifications; 0 disables the cache.
+    /// </summary>
+    [Range(0, 3600)]
+    public int MaxStalenessSeconds { get; set; } = 30;
+
+    /// <summary>How often the changefeed is read when no notification arrives (PostgreSQL notifies at once).</summary>
+    [Range(1, 3600)]
+    public int ChangefeedPollSeconds { get; set; } = 2;
+}
+
 /// <summary>Which repositories the server accepts (notary-server's repositories.gun_prefixes).</summary>
 public sealed class RepositoryOptions
 {

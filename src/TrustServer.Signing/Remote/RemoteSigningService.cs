@@ -48,6 +48,10 @@ public sealed partial class RemoteSigningService : ISigningService, IDisposable
         {
             HttpHandler = CreateHandler(options),
             DisposeHttpClient = true,
+
+            // Reconnect quickly once a restarted signer is back; calls wait for it within their deadline.
+            InitialReconnectBackoff = TimeSpan.FromMilliseconds(100),
+            MaxReconnectBackoff = TimeSpan.FromSeconds(1),
             ServiceConfig = new ServiceConfig
             {
                 MethodConfigs =
@@ -137,7 +141,7 @@ public sealed partial class RemoteSigningService : ISigningService, IDisposable
         {
             try
             {
-                var response = await _health.CheckAsync(new HealthCheckRequest { Service = service }, Options(cancellationToken)).ResponseAsync.ConfigureAwait(false);
+                var response = await _health.CheckAsync(new HealthCheckRequest { Service = service }, Options(cancellationToken, waitForReady: false)).ResponseAsync.ConfigureAwait(false);
                 if (response.Status != HealthCheckResponse.Types.ServingStatus.Serving)
                 {
                     return $"{service}: {response.Status}";
@@ -155,8 +159,10 @@ public sealed partial class RemoteSigningService : ISigningService, IDisposable
     /// <inheritdoc />
     public void Dispose() => _channel.Dispose();
 
-    private CallOptions Options(CancellationToken cancellationToken) =>
-        new(deadline: DateTime.UtcNow.Add(_callTimeout), cancellationToken: cancellationToken);
+    // Key and signing calls wait for the connection within their deadline (a signer that is restarting is
+    // transparent); health checks fail fast instead, so that probes report an outage at once.
+    private CallOptions Options(CancellationToken cancellationToken, bool waitForReady = true) =>
+        new CallOptions(deadline: DateTime.UtcNow.Add(_callTimeout), cancellationToken: cancellationToken).WithWaitForReady(waitForReady);
 
     private async Task<T> CallAsync<T>(Func<Task<T>> call, string operation)
     {
