@@ -1,0 +1,68 @@
+using TrustServer.Compat.Tests.Support;
+using TrustServer.Server.Auth;
+using TrustServer.Testing;
+
+namespace TrustServer.Compat.Tests.Auth;
+
+/// <summary>
+/// A server with <c>Auth:Mode=Token</c> and the built-in issuer on SQLite, with users alice (push+pull on
+/// <c>example.com/team/*</c>), bob (pull), carol (<c>*</c>) and mallory (no grant), and the GUN prefix <c>example.com/</c>.
+/// </summary>
+public sealed class BuiltInIssuerServerFixture : IAsyncLifetime
+{
+    /// <summary>Every user's password.</summary>
+    public const string Password = "correct horse battery staple";
+
+    /// <summary>The token service name.</summary>
+    public const string Service = "notary-server";
+
+    private readonly TemporaryDirectory _directory = new("trustserver-auth");
+    private TrustServerInstance? _server;
+
+    /// <summary>The running server.</summary>
+    public TrustServerInstance Instance => _server ?? throw new InvalidOperationException("not started");
+
+    /// <inheritdoc/>
+    public async Task InitializeAsync()
+    {
+        using var ca = TestCertificates.CreateCertificateAuthority("TrustServer Token CA");
+        using var signer = TestCertificates.Create(new TestCertificateOptions { CommonName = "TrustServer token signer" }, ca);
+        var bundle = ca.WriteCertificatePem(_directory.Combine("token-ca.pem"));
+        var (certificate, key) = signer.WriteFiles(_directory.Path, "token-signer");
+        var hash = TokenIssuer.HashPassword(Password);
+        var settings = new Dictionary<string, string?>
+        {
+            ["Auth:Mode"] = "Token",
+            ["Auth:Token:Realm"] = "/auth/token",
+            ["Auth:Token:Service"] = Service,
+            ["Auth:Token:Issuer"] = "trustserver-test",
+            ["Auth:Token:RootCertBundle"] = bundle,
+            ["Auth:Issuer:Enabled"] = "true",
+            ["Auth:Issuer:SigningKeyFile"] = key,
+            ["Auth:Issuer:CertificateFile"] = certificate,
+            ["Repositories:GunPrefixes:0"] = "example.com/",
+        };
+        foreach (var (user, actions) in new[] { ("alice", "push,pull"), ("bob", "pull"), ("carol", "*"), ("mallory", null) })
+        {
+            settings[$"Auth:Issuer:Users:{user}:PasswordHash"] = hash;
+            if (actions is not null)
+            {
+                settings[$"Auth:Issuer:Users:{user}:Grants:0:Pattern"] = "example.com/team/*";
+                settings[$"Auth:Issuer:Users:{user}:Grants:0:Actions"] = actions;
+            }
+        }
+
+        _server = await TrustServerInstance.StartAsync(new ServerStorage.Sqlite(_directory.Combine("data", "trustserver.db")), settings);
+    }
+
+    /// <inheritdoc/>
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+
+        _directory.Dispose();
+    }
+}
