@@ -185,6 +185,32 @@ public sealed class BuiltInIssuerTests(BuiltInIssuerServerFixture fixture) : ICl
         }
     }
 
+    [Fact]
+    public async Task Logs_NeverContainTokensPasswordsOrAuthorizationHeaders()
+    {
+        var gun = NewGun("logs");
+        using var alice = Client("alice");
+        await alice.RunCheckedAsync(["init", gun, "--publish"]);
+        using var wrong = Server.NewClient();
+        wrong.SetBasicAuth("alice", "wrong-password-in-logs?");
+        Assert.False((await wrong.RunAsync(["list", gun])).Succeeded);
+        var token = await TokenAsync("alice", BuiltInIssuerServerFixture.Password, $"repository:{gun}:pull");
+        using (var request = new HttpRequestMessage(HttpMethod.Get, $"/v2/{gun}/_trust/tuf/root.json"))
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token + "x");
+            using var response = await Server.Http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        }
+
+        var logs = string.Join('\n', fixture.Logs.Lines);
+        Assert.Contains("Issued a token to alice", logs, StringComparison.Ordinal);
+        Assert.Contains("Bearer token rejected", logs, StringComparison.Ordinal);
+        foreach (var secret in new[] { BuiltInIssuerServerFixture.Password, "wrong-password-in-logs?", token[..20], token.Split('.')[2][..20], "eyJ", "Basic ", "Bearer ey" })
+        {
+            Assert.DoesNotContain(secret, logs, StringComparison.Ordinal);
+        }
+    }
+
     private async Task<string> TokenAsync(string user, string password, params string[] scopes) =>
         (await TokenResponseAsync(user, password, scopes))["token"]!.GetValue<string>();
 

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using TrustServer.Compat.Tests.Support;
 using TrustServer.Server.Auth;
 using TrustServer.Testing;
@@ -18,6 +20,9 @@ public sealed class BuiltInIssuerServerFixture : IAsyncLifetime
 
     private readonly TemporaryDirectory _directory = new("trustserver-auth");
     private TrustServerInstance? _server;
+
+    /// <summary>Every log line of the server (at Debug and above).</summary>
+    public CapturingLoggerProvider Logs { get; } = new();
 
     /// <summary>The running server.</summary>
     public TrustServerInstance Instance => _server ?? throw new InvalidOperationException("not started");
@@ -41,6 +46,8 @@ public sealed class BuiltInIssuerServerFixture : IAsyncLifetime
             ["Auth:Issuer:SigningKeyFile"] = key,
             ["Auth:Issuer:CertificateFile"] = certificate,
             ["Repositories:GunPrefixes:0"] = "example.com/",
+            ["Logging:LogLevel:TrustServer"] = "Debug",
+            ["Logging:LogLevel:Microsoft.AspNetCore"] = "Debug",
         };
         foreach (var (user, actions) in new[] { ("alice", "push,pull"), ("bob", "pull"), ("carol", "*"), ("mallory", null) })
         {
@@ -52,7 +59,8 @@ public sealed class BuiltInIssuerServerFixture : IAsyncLifetime
             }
         }
 
-        _server = await TrustServerInstance.StartAsync(new ServerStorage.Sqlite(_directory.Combine("data", "trustserver.db")), settings);
+        _server = await TrustServerInstance.StartAsync(
+            new ServerStorage.Sqlite(_directory.Combine("data", "trustserver.db")), settings, services => services.AddSingleton<ILoggerProvider>(Logs));
     }
 
     /// <inheritdoc/>
