@@ -150,7 +150,21 @@ internal sealed class RegistryTokenValidator
             return RegistryTokenCheck.Fail($"signing algorithm '{Printable(alg)}' is not accepted");
         }
 
-        var (key, keyError) = SigningKey(header, alg);
+        var disposables = new List<IDisposable>();
+        try
+        {
+            return await ValidateSignedAsync(token, header, claims, alg, disposables).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Certificates decoded per request are released at once rather than by the finalizer.
+            disposables.ForEach(d => d.Dispose());
+        }
+    }
+
+    private async Task<RegistryTokenCheck> ValidateSignedAsync(string token, JsonObject header, JsonObject claims, string alg, List<IDisposable> disposables)
+    {
+        var (key, keyError) = SigningKey(header, alg, disposables);
         if (key is null)
         {
             return RegistryTokenCheck.Fail(keyError!);
@@ -197,7 +211,7 @@ internal sealed class RegistryTokenValidator
         return expires is { } exp && exp.ToUniversalTime() + Leeway >= now && (notBefore is not { } nbf || nbf.ToUniversalTime() - Leeway <= now);
     }
 
-    private (SecurityKey? Key, string? Error) SigningKey(JsonObject header, string alg)
+    private (SecurityKey? Key, string? Error) SigningKey(JsonObject header, string alg, List<IDisposable> disposables)
     {
         AsymmetricAlgorithm? publicKey;
         if (header["x5c"] is JsonArray x5c)
@@ -207,7 +221,9 @@ internal sealed class RegistryTokenValidator
             {
                 foreach (var entry in x5c)
                 {
-                    chain.Add(X509CertificateLoader.LoadCertificate(Convert.FromBase64String(entry!.GetValue<string>())));
+                    var certificate = X509CertificateLoader.LoadCertificate(Convert.FromBase64String(entry!.GetValue<string>()));
+                    disposables.Add(certificate);
+                    chain.Add(certificate);
                 }
             }
             catch (Exception e) when (e is FormatException or CryptographicException or InvalidOperationException or NullReferenceException)
@@ -237,6 +253,7 @@ internal sealed class RegistryTokenValidator
             return (null, "token header names no key (x5c or kid)");
         }
 
+        // The public key is not disposed here: Microsoft.IdentityModel caches signature providers by key thumbprint.
         // The key type must fit the algorithm, and an ECDSA curve its hash size (libtrust).
         return publicKey switch
         {
