@@ -1,4 +1,5 @@
 using TrustServer.Server.Admin;
+using TrustServer.Server.Auth;
 using TrustServer.Server.Hosting;
 using TrustServer.Server.Notary;
 using TrustServer.Server.Observability;
@@ -36,6 +37,7 @@ public static class TrustServerHost
         builder.AddServerSigning();
         builder.Services.AddSigningMetrics();
         builder.AddApiDocumentation();
+        builder.AddTokenAuth();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<MetadataReadCache>();
         builder.Services.AddHostedService<CacheInvalidationService>();
@@ -47,13 +49,35 @@ public static class TrustServerHost
         app.UseApiDocumentation();
         app.MapHealthEndpoints();
         app.MapAdminEndpoints();
+        app.MapTokenAuth();
         app.MapNotaryEndpoints();
         return app;
     }
 
-    /// <summary>Runs the server, or with <c>migrate</c> as first argument applies migrations and exits.</summary>
+    /// <summary>
+    /// Runs the server; with <c>migrate</c> as first argument applies migrations and exits; with <c>hash-password</c>
+    /// reads a password from standard input and prints its hash for <c>Auth:Issuer:Users:&lt;name&gt;:PasswordHash</c>.
+    /// </summary>
     public static async Task<int> RunAsync(string[] args)
     {
+        if (args.Length > 0 && args[0] == "hash-password")
+        {
+            if (!Console.IsInputRedirected)
+            {
+                await Console.Error.WriteAsync("Password: ");
+            }
+
+            var password = Console.ReadLine();
+            if (string.IsNullOrEmpty(password))
+            {
+                await Console.Error.WriteLineAsync("hash-password: no password on standard input.");
+                return 2;
+            }
+
+            Console.WriteLine(TokenIssuer.HashPassword(password));
+            return 0;
+        }
+
         var migrateOnly = args.Length > 0 && args[0] == "migrate";
         await using var app = Build(migrateOnly ? args[1..] : args);
         if (migrateOnly)

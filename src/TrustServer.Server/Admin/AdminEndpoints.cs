@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using TrustServer.Data;
+using TrustServer.Server.Auth;
 using TrustServer.Server.Notary;
 using TrustServer.Signing;
 using TrustServer.Tuf;
@@ -17,7 +18,20 @@ internal static class AdminEndpoints
 
     public static IEndpointRouteBuilder MapAdminEndpoints(this IEndpointRouteBuilder endpoints)
     {
+        // With token auth the admin API needs the catalog scope (registry:catalog:*), like the global changefeed.
+        var authorization = endpoints.ServiceProvider.GetService<NotaryAuthorization>();
         var group = endpoints.MapGroup("/api/admin/v1").WithTags("Admin");
+        if (authorization is not null)
+        {
+            group.AddEndpointFilter(async (context, next) =>
+            {
+                var allowed = false;
+                var result = await authorization.Require((_, _) => { allowed = true; return Task.FromResult<IResult>(TypedResults.Ok()); }, "*")(
+                    context.HttpContext, System.Text.RegularExpressions.Match.Empty);
+                return allowed ? await next(context) : result;
+            });
+        }
+
         group.MapGet("/repositories", ListRepositoriesAsync)
             .WithName("ListRepositories").WithSummary("Repositories, most recently updated first, optionally filtered by GUN prefix.")
             .ProducesProblem(StatusCodes.Status400BadRequest);

@@ -57,6 +57,6 @@ internal sealed partial class CacheInvalidationService(
         }
     }
 
-    [LoggerMessage(EventId = 1301, Level = LogLevel.Warning, Message = "Following the changefeed failed; the read cache was dropped")]
+    [LoggerMessage(EventId = 1401, Level = LogLevel.Warning, Message = "Following the changefeed failed; the read cache was dropped")]
     private static partial void LogFollowFailed(ILogger logger, Exception exception);
 }

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using TrustServer.Data;
+using TrustServer.Server.Auth;
 using TrustServer.Server.Options;
 using TrustServer.Signing.Remote;
 using TrustServer.Tuf;
@@ -20,26 +21,39 @@ internal static partial class NotaryEndpoints
     private const string Tuf = "^/v2/" + NotaryRouter.GunPattern + "/_trust/tuf/";
     private const int DefaultChangefeedPage = 100;
     private const string SignerUnavailableDetail = "the signing service is unavailable";
+    private const string Push = "push";
+    private const string Pull = "pull";
+    private const string All = "*";
 
     /// <summary>Serves the Notary routes for every request not handled earlier in the pipeline.</summary>
     public static IEndpointRouteBuilder MapNotaryEndpoints(this IEndpointRouteBuilder endpoints)
     {
+        // Auth (Auth:Mode=Token) wraps each handler inside the GUN checks, as notary-server's CreateHandler does:
+        // prefix filter → auth → handler (spec server-api.md §1). The actions are spec auth.md §2's; a route without
+        // a GUN requires registry:catalog:* whatever its actions. With auth off, Auth() returns the handler as is.
+        var authorization = endpoints.ServiceProvider.GetService<NotaryAuthorization>();
+        NotaryHandler Auth(NotaryHandler handler, params string[] actions) => authorization is null ? handler : authorization.Require(handler, actions);
+
         IReadOnlyList<NotaryRoute> routes =
         [
-            new("Ping", "GET", Route("^/v2/$"), (_, _) => Task.FromResult<IResult>(new BytesResult("{}"u8.ToArray()))),
-            new("UpdateTUF", "POST", Route(Tuf + "$"), Guarded(UpdateAsync, isUpdate: true)),
-            new("GetRoleByHash", "GET", Route(Tuf + NotaryRouter.RolePattern + @"\.(?<checksum>[a-fA-F0-9]{64}|[a-fA-F0-9]{96}|[a-fA-F0-9]{128})\.json$"), Guarded(GetByChecksumAsync)),
-            new("GetRoleByVersion", "GET", Route(Tuf + @"(?<version>[1-9]*[0-9]+)\." + NotaryRouter.RolePattern + @"\.json$"), Guarded(GetByVersionAsync)),
-            new("GetRole", "GET", Route(Tuf + NotaryRouter.RolePattern + @"\.json$"), Guarded(GetCurrentAsync)),
-            new("GetKey", "GET", Route(Tuf + @"(?<role>snapshot|timestamp)\.key$"), Guarded(GetKeyAsync)),
-            new("RotateKey", "POST", Route(Tuf + @"(?<role>snapshot|timestamp)\.key$"), Guarded(RotateKeyAsync)),
-            new("DeleteTUF", "DELETE", Route(Tuf + "$"), Guarded(DeleteAsync)),
-            new("Changefeed", "GET", Route("^/v2/" + NotaryRouter.GunPattern + "/_trust/changefeed$"), Guarded(ChangefeedAsync)),
-            new("Changefeed", "GET", Route("^/v2/_trust/changefeed$"), ChangefeedAsync),
+            new("Ping", "GET", Route("^/v2/$"), Auth((_, _) => Task.FromResult<IResult>(new BytesResult("{}"u8.ToArray())))),
+            new("UpdateTUF", "POST", Route(Tuf + "$"), Guarded(Auth(UpdateAsync, Push, Pull), isUpdate: true)),
+            new("GetRoleByHash", "GET", Route(Tuf + NotaryRouter.RolePattern + @"\.(?<checksum>[a-fA-F0-9]{64}|[a-fA-F0-9]{96}|[a-fA-F0-9]{128})\.json$"), Guarded(Auth(GetByChecksumAsync, Pull))),
+            new("GetRoleByVersion", "GET", Route(Tuf + @"(?<version>[1-9]*[0-9]+)\." + NotaryRouter.RolePattern + @"\.json$"), Guarded(Auth(GetByVersionAsync, Pull))),
+            new("GetRole", "GET", Route(Tuf + NotaryRouter.RolePattern + @"\.json$"), Guarded(Auth(GetCurrentAsync, Pull))),
+            new("GetKey", "GET", Route(Tuf + @"(?<role>snapshot|timestamp)\.key$"), Guarded(Auth(GetKeyAsync, Push, Pull))),
+            new("RotateKey", "POST", Route(Tuf + @"(?<role>snapshot|timestamp)\.key$"), Guarded(Auth(RotateKeyAsync, All))),
+            new("DeleteTUF", "DELETE", Route(Tuf + "$"), Guarded(Auth(DeleteAsync, All))),
+            new("Changefeed", "GET", Route("^/v2/" + NotaryRouter.GunPattern + "/_trust/changefeed$"), Guarded(Auth(ChangefeedAsync, Pull))),
+            new("Changefeed", "GET", Route("^/v2/_trust/changefeed$"), Auth(ChangefeedAsync, All)),
             new("Health", "GET", Route("^/_notary_server/health$"), HealthAsync),
         ];
 
-        endpoints.Map("/{**path}", context => NotaryRouter.DispatchAsync(context, routes, NotFoundAsync)).ExcludeFromDescription();
+        // Unknown URLs need the catalog scope when auth is on (route 13), except the health path's plain 404.
+        var notFound = Auth(NotFoundAsync);
+        NotaryHandler fallback = (context, match) =>
+            context.Request.Path.StartsWithSegments("/_notary_server/health") ? NotFoundAsync(context, match) : notFound(context, match);
+        endpoints.Map("/{**path}", context => NotaryRouter.DispatchAsync(context, routes, fallback)).ExcludeFromDescription();
         return endpoints;
     }
 
@@ -50,7 +64,7 @@ internal static partial class NotaryEndpoints
             ? new BytesResult("404 page not found\n"u8.ToArray(), "text/plain; charset=utf-8", StatusCodes.Status404NotFound)
             : NotaryErrors.RouteNotFound());
 
-    // GUN checks before the handler (and, once auth exists, before auth): size and characters, then the
+    // GUN checks before auth and the handler: size and characters, then the
     // configured prefixes (spec server-api.md §9). Updates answer 400 INVALID_GUN, everything else 404.
     private static NotaryHandler Guarded(NotaryHandler handler, bool isUpdate = false) => (context, match) =>
     {

@@ -20,6 +20,7 @@ internal sealed record NotaryErrorCode(string Code, int Status, string Message)
     public static readonly NotaryErrorCode InvalidGun = new("INVALID_GUN", 400, "The server does not support actions on images of this name.");
     public static readonly NotaryErrorCode InvalidParameters = new("INVALID_PARAMETERS", 400, "The parameters provided are not valid.");
     public static readonly NotaryErrorCode Unknown = new("UNKNOWN", 500, "unknown error");
+    public static readonly NotaryErrorCode Unauthorized = new("UNAUTHORIZED", 401, "authentication required");
 }
 
 /// <summary>An error response in the Notary envelope.</summary>

@@ -21,7 +21,11 @@ internal static class ObservabilityExtensions
     public static WebApplicationBuilder AddObservability(this WebApplicationBuilder builder)
     {
         var development = builder.Environment.IsDevelopment();
-        builder.Services.AddSerilog((services, logger) =>
+
+        // Serilog writes the console itself; providers registered by the host (e.g. tests) still receive events.
+        builder.Logging.ClearProviders();
+        builder.Services.AddSerilog(
+            (services, logger) =>
         {
             logger.MinimumLevel.Information()
                 .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
@@ -40,7 +44,8 @@ internal static class ObservabilityExtensions
                     logger.WriteTo.Console(new CompactJsonFormatter());
                 }
             }
-        });
+        },
+            writeToProviders: true);
         return builder;
     }
 

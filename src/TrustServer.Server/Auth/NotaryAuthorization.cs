@@ -1,0 +1,85 @@
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+using TrustServer.Server.Notary;
+
+namespace TrustServer.Server.Auth;
+
+/// <summary>
+/// The auth step of notary-server's route pipeline (utils/http.go <c>rootHandler.doAuth</c>): runs after the GUN-prefix
+/// filter and before the handler; on failure answers the 401 challenge of spec auth.md §4.
+/// </summary>
+internal sealed partial class NotaryAuthorization(IOptions<TokenAuthOptions> options, ILogger<NotaryAuthorization> logger)
+{
+    /// <summary>
+    /// Wraps <paramref name="handler"/> so that it runs only for tokens granting the route's access: one
+    /// <c>repository:&lt;gun&gt;:&lt;action&gt;</c> per action of <paramref name="actions"/> when the match has a GUN,
+    /// else <c>registry:catalog:*</c>.
+    /// </summary>
+    public NotaryHandler Require(NotaryHandler handler, params string[] actions) => async (context, match) =>
+    {
+        var gun = match.Groups["gun"] is { Success: true } g ? g.Value : null;
+        var required = AccessItem.Required(gun, actions);
+        var result = await context.AuthenticateAsync(RegistryTokenHandler.Scheme);
+        if (result.None || result.Principal is null && result.Failure is null)
+        {
+            return Challenge(context, required, null);
+        }
+
+        if (!result.Succeeded)
+        {
+            LogRejected(logger, result.Failure?.Message ?? "invalid token");
+            return Challenge(context, required, "invalid_token");
+        }
+
+        var granted = result.Principal!.FindAll(RegistryTokenHandler.AccessClaimType)
+            .Select(c => AccessItem.Parse(c.Value)).OfType<AccessItem>()
+            .Select(i => new AccessEntry(i.Type, i.Name, [i.Action])).ToList();
+        var missing = required.Where(r => !AccessEntry.Covers(granted, r)).ToList();
+        if (missing.Count > 0)
+        {
+            LogInsufficient(logger, result.Principal!.FindFirst("sub")?.Value ?? string.Empty, Scopes.Format(missing));
+            return Challenge(context, required, "insufficient_scope");
+        }
+
+        return await handler(context, match);
+    };
+
+    private ChallengeResult Challenge(HttpContext context, IReadOnlyList<AccessItem> required, string? error)
+    {
+        var o = options.Value;
+        var realm = o.Realm ?? string.Empty;
+        if (o.AutoRedirect)
+        {
+            realm = $"https://{context.Request.Host}/auth/token";
+        }
+        else if (realm.StartsWith('/'))
+        {
+            realm = $"{context.Request.Scheme}://{context.Request.Host}{realm}";
+        }
+
+        var header = $"Bearer realm={Scopes.GoQuote(realm)},service={Scopes.GoQuote(o.Service ?? string.Empty)},scope={Scopes.GoQuote(Scopes.Format(required))}";
+        if (error is not null)
+        {
+            header += $",error={Scopes.GoQuote(error)}";
+        }
+
+        var detail = new JsonArray([.. required.Select(r => new JsonObject { ["Type"] = r.Type, ["Class"] = "", ["Name"] = r.Name, ["Action"] = r.Action })]);
+        return new ChallengeResult(header, NotaryErrors.Of(NotaryErrorCode.Unauthorized, detail));
+    }
+
+    private sealed class ChallengeResult(string header, NotaryErrorResult body) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.WWWAuthenticate = header;
+            return body.ExecuteAsync(httpContext);
+        }
+    }
+
+    [LoggerMessage(EventId = 1301, Level = LogLevel.Information, Message = "Bearer token rejected: {Reason}")]
+    private static partial void LogRejected(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 1302, Level = LogLevel.Information, Message = "Token of {Subject} lacks {Scope}")]
+    private static partial void LogInsufficient(ILogger logger, string subject, string scope);
+}
