@@ -80,35 +80,7 @@ public sealed class RemoteSignerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task RealNotarySigner_InitPublishRotateServerKeysDelete()
-    {
-        var gun = "example.com/remote/real-signer";
-        using var client = Server.NewClient();
-        var payload = _directory.Combine("payload.txt");
-        await File.WriteAllTextAsync(payload, "signed by notary-signer\n");
-
-        await client.RunCheckedAsync(["init", gun, "--publish"]);
-        await client.RunCheckedAsync(["add", gun, "v1", payload, "-p"]);
-        await client.RunCheckedAsync(["key", "rotate", gun, "snapshot", "-r"]);
-        await client.RunCheckedAsync(["add", gun, "v2", payload, "-p"]);
-        await client.RunCheckedAsync(["key", "rotate", gun, "timestamp", "-r"]);
-        await client.RunCheckedAsync(["add", gun, "v3", payload, "-p"]);
-
-        using var other = Server.NewClient();
-        var list = (await other.RunCheckedAsync(["list", gun])).StandardOutput;
-        Assert.Contains("v1", list, StringComparison.Ordinal);
-        Assert.Contains("v3", list, StringComparison.Ordinal);
-        await AssertHealthyAsync();
-
-        // The server's timestamp and snapshot keys live in notary-signer's table.
-        var root = JsonDocument.Parse(await Server.Http.GetStringAsync($"/v2/{gun}/_trust/tuf/root.json")).RootElement.GetProperty("signed");
-        var timestampKey = root.GetProperty("roles").GetProperty("timestamp").GetProperty("keyids")[0].GetString()!;
-        var store = new KeyStore(KeyStorageProvider.Postgres, _keys.ConnectionString, Alias, new StaticPassphraseSource([new(Alias, Passphrase)]));
-        Assert.NotNull(await store.GetKeyInfoAsync(timestampKey, CancellationToken.None));
-
-        await client.RunCheckedAsync(["delete", gun, "--remote"]);
-        Assert.Equal(HttpStatusCode.NotFound, (await Server.Http.GetAsync($"/v2/{gun}/_trust/tuf/root.json")).StatusCode);
-    }
+    public Task RealNotarySigner_InitPublishRotateServerKeysDelete() => PublishRotateServerKeysDeleteAsync("example.com/remote/real-signer");
 
     [Fact]
     public async Task SignerStopped_ReadsWork_PublishFailsCleanly_ThenRecoversWithoutRestart()
@@ -167,10 +139,16 @@ public sealed class RemoteSignerTests : IAsyncLifetime
     {
         var port = await StopReferenceSignerAsync();
         await using var ours = await StartOurSignerAsync(port);
-        var gun = "example.com/remote/our-signer";
+        await PublishRotateServerKeysDeleteAsync("example.com/remote/our-signer");
+    }
+
+    // init, publish, server snapshot and timestamp key rotations, a second client, delete — through whichever
+    // signer listens; the server keys end up in the shared key table either way.
+    private async Task PublishRotateServerKeysDeleteAsync(string gun)
+    {
         using var client = Server.NewClient();
-        var payload = _directory.Combine("ours.txt");
-        await File.WriteAllTextAsync(payload, "signed by our signer\n");
+        var payload = _directory.Combine("payload.txt");
+        await File.WriteAllTextAsync(payload, "signed by the server's signer\n");
 
         await client.RunCheckedAsync(["init", gun, "--publish"]);
         await client.RunCheckedAsync(["add", gun, "v1", payload, "-p"]);
@@ -178,9 +156,18 @@ public sealed class RemoteSignerTests : IAsyncLifetime
         await client.RunCheckedAsync(["add", gun, "v2", payload, "-p"]);
         await client.RunCheckedAsync(["key", "rotate", gun, "timestamp", "-r"]);
         await client.RunCheckedAsync(["add", gun, "v3", payload, "-p"]);
+
         using var other = Server.NewClient();
-        Assert.Contains("v3", (await other.RunCheckedAsync(["list", gun])).StandardOutput, StringComparison.Ordinal);
+        var list = (await other.RunCheckedAsync(["list", gun])).StandardOutput;
+        Assert.Contains("v1", list, StringComparison.Ordinal);
+        Assert.Contains("v3", list, StringComparison.Ordinal);
         await AssertHealthyAsync();
+
+        var root = JsonDocument.Parse(await Server.Http.GetStringAsync($"/v2/{gun}/_trust/tuf/root.json")).RootElement.GetProperty("signed");
+        var timestampKey = root.GetProperty("roles").GetProperty("timestamp").GetProperty("keyids")[0].GetString()!;
+        var store = new KeyStore(KeyStorageProvider.Postgres, _keys.ConnectionString, Alias, new StaticPassphraseSource([new(Alias, Passphrase)]));
+        Assert.NotNull(await store.GetKeyInfoAsync(timestampKey, CancellationToken.None));
+
         await client.RunCheckedAsync(["delete", gun, "--remote"]);
         Assert.Equal(HttpStatusCode.NotFound, (await Server.Http.GetAsync($"/v2/{gun}/_trust/tuf/root.json")).StatusCode);
     }
