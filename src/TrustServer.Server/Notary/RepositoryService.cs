@@ -224,10 +224,11 @@ internal sealed partial class RepositoryService(
     // both in one transaction; when another request or replica stored a newer timestamp first, serve that one.
     private async Task<FreshChain?> GetFreshChainAsync(string gun, CancellationToken cancellationToken)
     {
+        // The cache first (the steady state); once something looks expired, only the database counts.
+        IMetadataReader reader = cache;
         for (var attempt = 0; ; attempt++)
         {
-            // The cache first (the steady state); once something must be re-signed, only the database counts.
-            var chain = await LoadChainAsync(attempt == 0 ? cache : store, gun, cancellationToken);
+            var chain = await LoadChainAsync(reader, gun, cancellationToken);
             if (chain is null)
             {
                 return null;
@@ -239,19 +240,11 @@ internal sealed partial class RepositoryService(
                 return new FreshChain(chain.Timestamp, chain.Snapshot, chain.Timestamp.File.CreatedAt);
             }
 
-            if (attempt == 0)
+            if (reader == cache)
             {
-                chain = await LoadChainAsync(store, gun, cancellationToken);
-                if (chain is null)
-                {
-                    return null;
-                }
-
-                if (!chain.Snapshot.Metadata.Expires.IsExpiredAt(now) && !chain.Timestamp.Metadata.Expires.IsExpiredAt(now))
-                {
-                    cache.Invalidate(gun);
-                    return new FreshChain(chain.Timestamp, chain.Snapshot, chain.Timestamp.File.CreatedAt);
-                }
+                cache.Invalidate(gun);
+                reader = store;
+                continue;
             }
 
             var (files, fresh) = await ResignAsync(gun, chain, now, cancellationToken);
