@@ -60,10 +60,11 @@ internal static class BenchRunner
             + string.Join(", ", ours.Sizes.Select(s => $"{s.Key}.json {s.Value} / {seeded[stack.Reference.Name].Sizes[s.Key]} B"))
             + "; C0 answers the TrustServer size of each row.");
 
-        await MeasureReadsAsync(options, stack, seeded, report, rawDirectory, Progress, cancellationToken);
+        var cpu = new CpuMonitor(CpuMonitor.FindPostmaster(stack.PostgresDescription));
+        await MeasureReadsAsync(options, stack, cpu, seeded, report, rawDirectory, Progress, cancellationToken);
         var afterReads = stack.Processes.ToDictionary(p => p.Name, p => p.Process.ReadMemory());
 
-        await MeasurePublishesAsync(options, stack, report, Progress, cancellationToken);
+        await MeasurePublishesAsync(options, stack, cpu, report, Progress, cancellationToken);
         foreach (var (name, process) in stack.Processes)
         {
             var after = process.ReadMemory();
@@ -79,6 +80,14 @@ internal static class BenchRunner
         report.Notes.Add("notary-server and notary-signer log at 'warning', TrustServer at Serilog 'Warning' (no per-request log lines on either side).");
         report.Notes.Add("Publish clients keep connections alive (the notary CLI opens a new connection per request); the TLS handshake is not part of the publish latency.");
 
+        var disturbed = report.CpuRows().Where(r => r.Cpu.Outside > 25).ToList();
+        if (disturbed.Count > 0)
+        {
+            report.Notes.Add($"**Disturbed:** in {disturbed.Count} of {report.CpuRows().Count()} measurements processes outside the benchmark used more than 25 % of a core "
+                + $"(worst {disturbed.Max(r => r.Cpu.Outside):0} %, {disturbed.MaxBy(r => r.Cpu.Outside).Measurement} on {disturbed.MaxBy(r => r.Cpu.Outside).Server}); "
+                + "those numbers understate what the servers can do. Re-run on an otherwise idle machine.");
+        }
+
         var markdown = report.ToMarkdown();
         await File.WriteAllTextAsync(Path.Combine(resultsDirectory, "summary.md"), markdown, CancellationToken.None);
         await File.WriteAllTextAsync(
@@ -93,6 +102,7 @@ internal static class BenchRunner
     private static async Task MeasureReadsAsync(
         BenchOptions options,
         BenchStack stack,
+        CpuMonitor cpu,
         Dictionary<string, SeededRepository> seeded,
         Report report,
         string rawDirectory,
@@ -125,9 +135,12 @@ internal static class BenchRunner
                         await Wrk.RunAsync(url, options.Threads, options.Connections.Max(), options.WarmupSeconds, Path.Combine(rawDirectory, $"warmup-{slug}.txt"), cancellationToken);
                     }
 
+                    var signer = SignerOf(stack, target);
+                    var before = cpu.Take(target.Process.Pid, signer);
                     var result = await Wrk.RunAsync(url, options.Threads, connections, options.DurationSeconds, Path.Combine(rawDirectory, $"{slug}-c{connections}.txt"), cancellationToken);
+                    result = result with { Cpu = CpuMonitor.Diff(before, cpu.Take(target.Process.Pid, signer)) };
                     store(result);
-                    progress($"GET {row.Name,-26} {target.Name,-13} c={connections,-3} {result.RequestsPerSecond,10:N0} req/s  p50 {result.P50Ms,7:0.00} ms  p99 {result.P99Ms,7:0.00} ms"
+                    progress($"GET {row.Name,-26} {target.Name,-13} c={connections,-3} {result.RequestsPerSecond,10:N0} req/s  p50 {result.P50Ms,7:0.00} ms  p99 {result.P99Ms,7:0.00} ms  cpu% {result.Cpu?.Compact}"
                         + (result.NonSuccessResponses > 0 ? $"  non-2xx {result.NonSuccessResponses}" : string.Empty)
                         + (result.SocketErrors > 0 ? $"  socket errors {result.SocketErrors}" : string.Empty));
                 }
@@ -135,7 +148,10 @@ internal static class BenchRunner
         }
     }
 
-    private static async Task MeasurePublishesAsync(BenchOptions options, BenchStack stack, Report report, Action<string> progress, CancellationToken cancellationToken)
+    private static int? SignerOf(BenchStack stack, Target target) =>
+        target == stack.TrustServer ? stack.TrustServerSigner.Pid : target == stack.Reference ? stack.ReferenceSigner.Pid : null;
+
+    private static async Task MeasurePublishesAsync(BenchOptions options, BenchStack stack, CpuMonitor cpu, Report report, Action<string> progress, CancellationToken cancellationToken)
     {
         var limit = TimeSpan.FromSeconds(options.PublishSeconds);
         progress($"preparing pre-signed uploads (1 repository x {options.SinglePublisherUpdates} and {options.ParallelRepositories} x {options.ParallelPublisherUpdates} updates per server)");
@@ -155,6 +171,8 @@ internal static class BenchRunner
         }
 
         progress("repositories initialized (untimed); publishing");
+        var metricsBefore = await ScrapeSignerCallsAsync(stack, "metrics-before-publish.txt", cancellationToken);
+        long acceptedByTrustServer = 0;
         foreach (var (name, pick) in new (string, Func<(PreparedRepository Single, PreparedRepository[] Parallel), PreparedRepository[]>)[]
         {
             ("1 publisher", p => [p.Single]),
@@ -165,14 +183,51 @@ internal static class BenchRunner
             foreach (var target in new[] { stack.TrustServer, stack.Reference })
             {
                 using var http = BenchStack.CreateHttpClient(stack.CaFile);
+                var before = cpu.Take(target.Process.Pid, SignerOf(stack, target));
                 var result = await Publishing.RunAsync(http, target.Url, pick(prepared[target.Name]), limit, cancellationToken);
+                result = result with { Cpu = CpuMonitor.Diff(before, cpu.Take(target.Process.Pid, SignerOf(stack, target))) };
                 results[target.Name] = result;
                 progress($"publish {name,-28} {target.Name,-13} {result.PublishesPerSecond,8:N1}/s  p50 {result.P50Ms,7:0.0} ms  p99 {result.P99Ms,7:0.0} ms  ({result.Accepted} in {result.Seconds:0.0} s"
-                    + (result.Failed > 0 ? $", {result.Failed} failed: {result.FirstError}" : string.Empty) + ")");
+                    + (result.Failed > 0 ? $", {result.Failed} failed: {result.FirstError}" : string.Empty) + $")  cpu% {result.Cpu?.Compact}");
             }
 
             report.Publishes.Add((name, results[stack.TrustServer.Name], results[stack.Reference.Name]));
+            acceptedByTrustServer += results[stack.TrustServer.Name].Accepted;
         }
+
+        // TrustServer's own counters (/metrics): signer round trips per accepted publish.
+        var metricsAfter = await ScrapeSignerCallsAsync(stack, "metrics-after-publish.txt", cancellationToken);
+        if (acceptedByTrustServer > 0 && metricsAfter.Count > 0)
+        {
+            report.Notes.Add("TrustServer signer calls per accepted publish (from /metrics): " + string.Join(", ", metricsAfter
+                .Select(m => (m.Key, Calls: m.Value - metricsBefore.GetValueOrDefault(m.Key)))
+                .Where(m => m.Calls > 0)
+                .Select(m => $"{m.Key} {(m.Calls / acceptedByTrustServer).ToString("0.##", CultureInfo.InvariantCulture)}")) + ".");
+        }
+    }
+
+    // Sums trustserver_signer_calls_total by operation and result; keeps the whole scrape with the results.
+    private static async Task<Dictionary<string, double>> ScrapeSignerCallsAsync(BenchStack stack, string fileName, CancellationToken cancellationToken)
+    {
+        var totals = new Dictionary<string, double>(StringComparer.Ordinal);
+        try
+        {
+            var text = await stack.Http.GetStringAsync(new Uri(stack.TrustServer.Url + "/metrics"), cancellationToken);
+            await File.WriteAllTextAsync(Path.Combine(stack.LogDirectory, fileName), text, cancellationToken);
+            foreach (var line in text.Split('\n').Where(l => l.StartsWith("trustserver_signer_calls_total{", StringComparison.Ordinal)))
+            {
+                var labels = line[(line.IndexOf('{') + 1)..line.IndexOf('}')];
+                var key = string.Join(' ', labels.Split(',').Select(l => l.Split('=', 2)[1].Trim('"')));
+                var value = double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+                totals[key] = totals.GetValueOrDefault(key) + value;
+            }
+        }
+        catch (HttpRequestException)
+        {
+            // No metrics endpoint: nothing to report.
+        }
+
+        return totals;
     }
 
     private static async Task<string> DescribeMachineAsync()
@@ -185,7 +240,8 @@ internal static class BenchRunner
             : null;
         var package = await ProcessRunner.RunAsync("dpkg-query", ["-W", "-f=${Version}", "notary"], TimeSpan.FromSeconds(10));
         var version = package.Succeeded ? "notary-server " + package.StandardOutput.Trim() + " (Debian package)" : "notary-server (version unknown)";
-        return $"Machine: {Environment.ProcessorCount} cores ({cpu ?? "?"}), {memory ?? "?"} RAM, .NET {Environment.Version}; reference: {version}.";
+        var load = File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
+        return $"Machine: {Environment.ProcessorCount} cores ({cpu ?? "?"}), {memory ?? "?"} RAM, load average at start {load}, .NET {Environment.Version}; reference: {version}.";
     }
 
     private static string Slug(string text) =>

@@ -25,7 +25,7 @@ internal sealed class PreparedRepository(string gun, byte[] init, IReadOnlyList<
 }
 
 /// <summary>Throughput and latency of one publish measurement.</summary>
-internal sealed record PublishResult(int Publishers, long Accepted, long Failed, double Seconds, double PublishesPerSecond, double P50Ms, double P99Ms, string? FirstError);
+internal sealed record PublishResult(int Publishers, long Accepted, long Failed, double Seconds, double PublishesPerSecond, double P50Ms, double P99Ms, string? FirstError, CpuShare? Cpu = null);
 
 /// <summary>
 /// Publish load: multipart uploads exactly as the notary client sends them (one part per role, field

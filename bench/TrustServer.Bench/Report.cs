@@ -130,6 +130,19 @@ internal sealed class Report
         }
 
         text.AppendLine();
+        text.AppendLine("### CPU during each measurement (% of one core; the machine has " + Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture) + " cores)");
+        text.AppendLine();
+        text.AppendLine("srv = the server under test, sig = its signer, pg = our PostgreSQL, load = wrk / the publish client, other = processes outside the benchmark.");
+        text.AppendLine();
+        text.AppendLine("| measurement | server | srv | sig | pg | load | other | idle |");
+        text.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|");
+        foreach (var (name, server, cpu) in CpuRows())
+        {
+            text.AppendLine(CultureInfo.InvariantCulture,
+                $"| {name} | {server} | {cpu.Target:0} | {cpu.Signer:0} | {cpu.Postgres:0} | {cpu.LoadGenerator:0} | {cpu.Outside:0} | {cpu.Idle:0} |");
+        }
+
+        text.AppendLine();
         text.AppendLine("### Targets (issue 7) — measurement only, never fails the run");
         text.AppendLine();
         text.AppendLine("| target | measured | verdict |");
@@ -151,6 +164,32 @@ internal sealed class Report
         }
 
         return text.ToString();
+    }
+
+    /// <summary>Every measurement with its CPU split.</summary>
+    public IEnumerable<(string Measurement, string Server, CpuShare Cpu)> CpuRows()
+    {
+        foreach (var cell in Reads)
+        {
+            foreach (var (server, result) in new[] { ("C0", cell.Control), ("TrustServer", cell.TrustServer), ("notary-server", cell.Reference) })
+            {
+                if (result?.Cpu is { } cpu)
+                {
+                    yield return ($"GET {cell.Row.Name} c={cell.Connections}", server, cpu);
+                }
+            }
+        }
+
+        foreach (var (name, ours, reference) in Publishes)
+        {
+            foreach (var (server, result) in new[] { ("TrustServer", ours), ("notary-server", reference) })
+            {
+                if (result?.Cpu is { } cpu)
+                {
+                    yield return ($"publish, {name}", server, cpu);
+                }
+            }
+        }
     }
 
     public object ToJson() => new

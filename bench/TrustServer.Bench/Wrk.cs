@@ -15,7 +15,8 @@ internal sealed record WrkResult(
     double MaxMs,
     long NonSuccessResponses,
     long SocketErrors,
-    string RawOutputFile);
+    string RawOutputFile,
+    CpuShare? Cpu = null);
 
 /// <summary>
 /// Runs the <c>wrk</c> load generator (Debian package <c>wrk</c>). A small Lua <c>done</c> hook prints the exact
