@@ -67,8 +67,18 @@ internal sealed class BenchStack : IDisposable
     {
         var work = new TemporaryDirectory("trustserver-bench");
         var ca = TestCertificates.CreateCertificateAuthority("TrustServer Bench CA");
-        var caFile = ca.WriteCertificatePem(work.Combine("ca.pem"));
-        var stack = new BenchStack(work.Path, logDirectory, caFile);
+        BenchStack stack;
+        try
+        {
+            stack = new BenchStack(work.Path, logDirectory, ca.WriteCertificatePem(work.Combine("ca.pem")));
+        }
+        catch
+        {
+            ca.Dispose();
+            work.Dispose();
+            throw;
+        }
+
         stack._owned.Add(work);
         stack._owned.Add(ca);
         try
