@@ -1,0 +1,112 @@
+using System.Globalization;
+
+namespace TrustServer.Bench;
+
+/// <summary>Command-line settings of a benchmark run (<c>bench/run.sh --help</c>).</summary>
+internal sealed class BenchOptions
+{
+    public const string Usage = """
+        Usage: bench/run.sh [options]
+
+          --quick                 short run (~1-2 min): 2 s per GET measurement, 3 s per publish measurement
+          --duration <s>          seconds per wrk measurement (default 10)
+          --warmup <s>            seconds of unrecorded load per server and URL before its first measurement (default 3)
+          --publish-duration <s>  seconds per publish measurement, at most (default 10)
+          --connections <list>    wrk connection counts, comma separated (default 16,64)
+          --threads <n>           wrk threads (default 2: the machine has 2 cores)
+          --parallel-repos <n>    repositories published in parallel (default 8)
+          --results <dir>         where to keep raw output and the summary (default bench/results/<timestamp>)
+          --help                  this text
+
+        Starts a private PostgreSQL, TrustServer (server + signer over mutual TLS), the reference notary-server +
+        notary-signer, and a bare Kestrel control endpoint C0; seeds one repository in both servers with the real
+        notary client; measures GETs with wrk and publishes with pre-signed uploads; prints one table. Targets are
+        reported as PASS/FAIL but never change the exit code.
+        """;
+
+    public double DurationSeconds { get; private set; } = 10;
+
+    public double WarmupSeconds { get; private set; } = 3;
+
+    public double PublishSeconds { get; private set; } = 10;
+
+    public IReadOnlyList<int> Connections { get; private set; } = [16, 64];
+
+    public int Threads { get; private set; } = 2;
+
+    public int ParallelRepositories { get; private set; } = 8;
+
+    public bool Quick { get; private set; }
+
+    public string? ResultsDirectory { get; private set; }
+
+    public bool ShowHelp { get; private set; }
+
+    /// <summary>Most updates prepared per repository for the one-publisher run (the run stops at the time limit).</summary>
+    public int SinglePublisherUpdates => Quick ? 600 : 3000;
+
+    /// <summary>Most updates prepared per repository for the parallel run.</summary>
+    public int ParallelPublisherUpdates => Quick ? 150 : 600;
+
+    public static BenchOptions Parse(string[] args)
+    {
+        var options = new BenchOptions();
+        double? duration = null, warmup = null, publish = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            switch (args[i])
+            {
+                case "--quick":
+                    options.Quick = true;
+                    break;
+                case "--duration":
+                    duration = Seconds(Next());
+                    break;
+                case "--warmup":
+                    warmup = Seconds(Next());
+                    break;
+                case "--publish-duration":
+                    publish = Seconds(Next());
+                    break;
+                case "--connections":
+                    options.Connections = [.. Next().Split(',', StringSplitOptions.RemoveEmptyEntries).Select(c => Positive(c, "--connections"))];
+                    break;
+                case "--threads":
+                    options.Threads = Positive(Next(), "--threads");
+                    break;
+                case "--parallel-repos":
+                    options.ParallelRepositories = Positive(Next(), "--parallel-repos");
+                    break;
+                case "--results":
+                    options.ResultsDirectory = Path.GetFullPath(Next());
+                    break;
+                case "--help" or "-h":
+                    options.ShowHelp = true;
+                    break;
+                default:
+                    throw new ArgumentException($"unknown option '{args[i]}'");
+            }
+        }
+
+        if (options.Quick)
+        {
+            (options.DurationSeconds, options.WarmupSeconds, options.PublishSeconds) = (2, 1, 3);
+        }
+
+        options.DurationSeconds = duration ?? options.DurationSeconds;
+        options.WarmupSeconds = warmup ?? options.WarmupSeconds;
+        options.PublishSeconds = publish ?? options.PublishSeconds;
+        return options;
+    }
+
+    private static double Seconds(string text) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value >= 0
+            ? value
+            : throw new ArgumentException($"'{text}' is not a number of seconds");
+
+    private static int Positive(string text, string option) =>
+        int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value > 0
+            ? value
+            : throw new ArgumentException($"{option}: '{text}' is not a positive integer");
+}

@@ -1,0 +1,262 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using TrustServer.Testing;
+
+namespace TrustServer.Bench;
+
+/// <summary>The benchmark sequence: start the stack, seed, GET load, publish load, memory, report.</summary>
+internal static class BenchRunner
+{
+    private const string UnknownGun = "bench.example.com/library/does-not-exist";
+
+    private static readonly ReadRow[] Rows =
+    [
+        new("timestamp.json", CurrentMetadata: true, ExpectSuccess: true, r => $"/v2/{r.Gun}/_trust/tuf/timestamp.json", "timestamp"),
+        new("root.json", CurrentMetadata: true, ExpectSuccess: true, r => $"/v2/{r.Gun}/_trust/tuf/root.json", "root"),
+        new("targets.json", CurrentMetadata: true, ExpectSuccess: true, r => $"/v2/{r.Gun}/_trust/tuf/targets.json", "targets"),
+        new("snapshot by checksum", CurrentMetadata: false, ExpectSuccess: true, r => $"/v2/{r.Gun}/_trust/tuf/snapshot.{r.SnapshotSha256}.json", "snapshot"),
+        new("unknown repository (404)", CurrentMetadata: false, ExpectSuccess: false, _ => $"/v2/{UnknownGun}/_trust/tuf/timestamp.json", string.Empty),
+    ];
+
+    public static async Task RunAsync(BenchOptions options, CancellationToken cancellationToken)
+    {
+        var started = DateTimeOffset.Now;
+        var resultsDirectory = options.ResultsDirectory ?? Path.Combine(RepositoryRoot(), "bench", "results", started.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        var rawDirectory = Path.Combine(resultsDirectory, "raw");
+        var logDirectory = Path.Combine(resultsDirectory, "logs");
+        Directory.CreateDirectory(rawDirectory);
+        Directory.CreateDirectory(logDirectory);
+        var clock = Stopwatch.StartNew();
+        void Progress(string message) => Console.WriteLine($"[{clock.Elapsed:mm\\:ss}] {message}");
+
+        if (Wrk.FindExecutable() is null)
+        {
+            throw new InvalidOperationException("wrk is not installed: `apt-get install -y wrk` (bench/run.sh does this).");
+        }
+
+        var report = new Report
+        {
+            StartedAt = started.ToString("yyyy-MM-dd HH:mm:ss zzz", CultureInfo.InvariantCulture),
+            Machine = await DescribeMachineAsync(),
+            Options = options,
+        };
+        Progress($"results in {resultsDirectory}");
+        Progress(report.Machine);
+        Progress("note: wrk, the servers, their signers and PostgreSQL share this machine's cores.");
+
+        using var stack = await BenchStack.StartAsync(logDirectory, Progress, cancellationToken);
+        Progress($"PostgreSQL: {stack.PostgresDescription}");
+        Progress($"TrustServer {stack.TrustServer.Url} (pid {stack.TrustServer.Process.Pid}), notary-server {stack.Reference.Url} (pid {stack.Reference.Process.Pid}), C0 {stack.Control.Url} (pid {stack.Control.Process.Pid})");
+
+        Progress($"seeding {Seeder.Gun} with the real notary client (init --publish, {Seeder.TargetCount} targets) on both servers");
+        var seeded = new Dictionary<string, SeededRepository>
+        {
+            [stack.TrustServer.Name] = await Seeder.SeedAsync(stack.TrustServer, stack.CaFile, stack.Http, stack.WorkDirectory, cancellationToken),
+            [stack.Reference.Name] = await Seeder.SeedAsync(stack.Reference, stack.CaFile, stack.Http, stack.WorkDirectory, cancellationToken),
+        };
+        var ours = seeded[stack.TrustServer.Name];
+        report.Notes.Add("Body sizes (TrustServer / notary-server): "
+            + string.Join(", ", ours.Sizes.Select(s => $"{s.Key}.json {s.Value} / {seeded[stack.Reference.Name].Sizes[s.Key]} B"))
+            + "; C0 answers the TrustServer size of each row.");
+
+        var cpu = new CpuMonitor(CpuMonitor.FindPostmaster(stack.PostgresDescription));
+        await MeasureReadsAsync(options, stack, cpu, seeded, report, rawDirectory, Progress, cancellationToken);
+        var afterReads = stack.Processes.ToDictionary(p => p.Name, p => p.Process.ReadMemory());
+
+        await MeasurePublishesAsync(options, stack, cpu, report, Progress, cancellationToken);
+        foreach (var (name, process) in stack.Processes)
+        {
+            var after = process.ReadMemory();
+            report.Memory.Add(new MemorySample(name, process.Pid, afterReads[name]?.RssKiB, after?.RssKiB, after?.PeakKiB));
+        }
+
+        foreach (var (name, process) in stack.Processes.Where(p => p.Process.HasExited))
+        {
+            report.Notes.Add($"{name} exited during the run (log: logs/{Path.GetFileName(process.LogPath)}).");
+        }
+
+        report.Notes.Add($"PostgreSQL: {stack.PostgresDescription} (the test cluster settings: fsync, synchronous_commit and full_page_writes off — the same for both servers).");
+        report.Notes.Add("notary-server and notary-signer log at 'warning', TrustServer at Serilog 'Warning' (no per-request log lines on either side).");
+        report.Notes.Add("Publish clients keep connections alive (the notary CLI opens a new connection per request); the TLS handshake is not part of the publish latency.");
+
+        var disturbed = report.CpuRows().Where(r => r.Cpu.Outside > 25).ToList();
+        if (disturbed.Count > 0)
+        {
+            report.Notes.Add($"**Disturbed:** in {disturbed.Count} of {report.CpuRows().Count()} measurements processes outside the benchmark used more than 25 % of a core "
+                + $"(worst {disturbed.Max(r => r.Cpu.Outside):0} %, {disturbed.MaxBy(r => r.Cpu.Outside).Measurement} on {disturbed.MaxBy(r => r.Cpu.Outside).Server}); "
+                + "those numbers understate what the servers can do. Re-run on an otherwise idle machine.");
+        }
+
+        var markdown = report.ToMarkdown();
+        await File.WriteAllTextAsync(Path.Combine(resultsDirectory, "summary.md"), markdown, CancellationToken.None);
+        await File.WriteAllTextAsync(
+            Path.Combine(resultsDirectory, "summary.json"),
+            JsonSerializer.Serialize(report.ToJson(), new JsonSerializerOptions { WriteIndented = true }),
+            CancellationToken.None);
+        Console.WriteLine();
+        Console.WriteLine(markdown);
+        Progress($"done; raw wrk output, server logs and summary.md/summary.json in {resultsDirectory}");
+    }
+
+    private static async Task MeasureReadsAsync(
+        BenchOptions options,
+        BenchStack stack,
+        CpuMonitor cpu,
+        Dictionary<string, SeededRepository> seeded,
+        Report report,
+        string rawDirectory,
+        Action<string> progress,
+        CancellationToken cancellationToken)
+    {
+        var ours = seeded[stack.TrustServer.Name];
+        var warmed = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var row in Rows)
+        {
+            foreach (var connections in options.Connections)
+            {
+                var cell = new ReadCell(row, connections);
+                report.Reads.Add(cell);
+
+                // Interleaved per row and connection count, so slow drift (caches, autovacuum) hits all three alike.
+                var targets = new List<(Target Target, string Url, Action<WrkResult> Store)>();
+                if (row.ExpectSuccess)
+                {
+                    targets.Add((stack.Control, $"{stack.Control.Url}/c0/{ours.Sizes[row.SizeRole].ToString(CultureInfo.InvariantCulture)}", r => cell.Control = r));
+                }
+
+                targets.Add((stack.TrustServer, stack.TrustServer.Url + row.Path(ours), r => cell.TrustServer = r));
+                targets.Add((stack.Reference, stack.Reference.Url + row.Path(seeded[stack.Reference.Name]), r => cell.Reference = r));
+                foreach (var (target, url, store) in targets)
+                {
+                    var slug = $"{Slug(row.Name)}-{Slug(target.Name)}";
+                    if (options.WarmupSeconds > 0 && warmed.Add(slug))
+                    {
+                        await Wrk.RunAsync(url, options.Threads, options.Connections.Max(), options.WarmupSeconds, Path.Combine(rawDirectory, $"warmup-{slug}.txt"), cancellationToken);
+                    }
+
+                    var signer = SignerOf(stack, target);
+                    var before = cpu.Take(target.Process.Pid, signer);
+                    var result = await Wrk.RunAsync(url, options.Threads, connections, options.DurationSeconds, Path.Combine(rawDirectory, $"{slug}-c{connections}.txt"), cancellationToken);
+                    result = result with { Cpu = CpuMonitor.Diff(before, cpu.Take(target.Process.Pid, signer)) };
+                    store(result);
+                    progress($"GET {row.Name,-26} {target.Name,-13} c={connections,-3} {result.RequestsPerSecond,10:N0} req/s  p50 {result.P50Ms,7:0.00} ms  p99 {result.P99Ms,7:0.00} ms  cpu% {result.Cpu?.Compact}"
+                        + (result.NonSuccessResponses > 0 ? $"  non-2xx {result.NonSuccessResponses}" : string.Empty)
+                        + (result.SocketErrors > 0 ? $"  socket errors {result.SocketErrors}" : string.Empty));
+                }
+            }
+        }
+    }
+
+    private static int? SignerOf(BenchStack stack, Target target) =>
+        target == stack.TrustServer ? stack.TrustServerSigner.Pid : target == stack.Reference ? stack.ReferenceSigner.Pid : null;
+
+    private static async Task MeasurePublishesAsync(BenchOptions options, BenchStack stack, CpuMonitor cpu, Report report, Action<string> progress, CancellationToken cancellationToken)
+    {
+        var limit = TimeSpan.FromSeconds(options.PublishSeconds);
+        progress($"preparing pre-signed uploads (1 repository x {options.SinglePublisherUpdates} and {options.ParallelRepositories} x {options.ParallelPublisherUpdates} updates per server)");
+        var prepared = new Dictionary<string, (PreparedRepository Single, PreparedRepository[] Parallel)>();
+        foreach (var target in new[] { stack.TrustServer, stack.Reference })
+        {
+            var single = Publishing.PrepareAsync(stack.Http, target.Url, "bench.example.com/publish/single", options.SinglePublisherUpdates, cancellationToken);
+            var parallel = Enumerable.Range(0, options.ParallelRepositories)
+                .Select(i => Publishing.PrepareAsync(stack.Http, target.Url, $"bench.example.com/publish/parallel-{i}", options.ParallelPublisherUpdates, cancellationToken));
+            prepared[target.Name] = (await single, await Task.WhenAll(parallel));
+        }
+
+        foreach (var target in new[] { stack.TrustServer, stack.Reference })
+        {
+            var (single, parallel) = prepared[target.Name];
+            await Publishing.InitializeAsync(stack.Http, target.Url, [single, .. parallel], cancellationToken);
+        }
+
+        progress("repositories initialized (untimed); publishing");
+        var metricsBefore = await ScrapeSignerCallsAsync(stack, "metrics-before-publish.txt", cancellationToken);
+        long acceptedByTrustServer = 0;
+        foreach (var (name, pick) in new (string, Func<(PreparedRepository Single, PreparedRepository[] Parallel), PreparedRepository[]>)[]
+        {
+            ("1 publisher", p => [p.Single]),
+            ($"{options.ParallelRepositories} repositories in parallel", p => p.Parallel),
+        })
+        {
+            var results = new Dictionary<string, PublishResult>();
+            foreach (var target in new[] { stack.TrustServer, stack.Reference })
+            {
+                using var http = BenchStack.CreateHttpClient(stack.CaFile);
+                var before = cpu.Take(target.Process.Pid, SignerOf(stack, target));
+                var result = await Publishing.RunAsync(http, target.Url, pick(prepared[target.Name]), limit, cancellationToken);
+                result = result with { Cpu = CpuMonitor.Diff(before, cpu.Take(target.Process.Pid, SignerOf(stack, target))) };
+                results[target.Name] = result;
+                progress($"publish {name,-28} {target.Name,-13} {result.PublishesPerSecond,8:N1}/s  p50 {result.P50Ms,7:0.0} ms  p99 {result.P99Ms,7:0.0} ms  ({result.Accepted} in {result.Seconds:0.0} s"
+                    + (result.Failed > 0 ? $", {result.Failed} failed: {result.FirstError}" : string.Empty) + $")  cpu% {result.Cpu?.Compact}");
+            }
+
+            report.Publishes.Add((name, results[stack.TrustServer.Name], results[stack.Reference.Name]));
+            acceptedByTrustServer += results[stack.TrustServer.Name].Accepted;
+        }
+
+        // TrustServer's own counters (/metrics): signer round trips per accepted publish.
+        var metricsAfter = await ScrapeSignerCallsAsync(stack, "metrics-after-publish.txt", cancellationToken);
+        if (acceptedByTrustServer > 0 && metricsAfter.Count > 0)
+        {
+            report.Notes.Add("TrustServer signer calls per accepted publish (from /metrics): " + string.Join(", ", metricsAfter
+                .Select(m => (m.Key, Calls: m.Value - metricsBefore.GetValueOrDefault(m.Key)))
+                .Where(m => m.Calls > 0)
+                .Select(m => $"{m.Key} {(m.Calls / acceptedByTrustServer).ToString("0.##", CultureInfo.InvariantCulture)}")) + ".");
+        }
+    }
+
+    // Sums trustserver_signer_calls_total by operation and result; keeps the whole scrape with the results.
+    private static async Task<Dictionary<string, double>> ScrapeSignerCallsAsync(BenchStack stack, string fileName, CancellationToken cancellationToken)
+    {
+        var totals = new Dictionary<string, double>(StringComparer.Ordinal);
+        try
+        {
+            var text = await stack.Http.GetStringAsync(new Uri(stack.TrustServer.Url + "/metrics"), cancellationToken);
+            await File.WriteAllTextAsync(Path.Combine(stack.LogDirectory, fileName), text, cancellationToken);
+            foreach (var line in text.Split('\n').Where(l => l.StartsWith("trustserver_signer_calls_total{", StringComparison.Ordinal)))
+            {
+                var labels = line[(line.IndexOf('{') + 1)..line.IndexOf('}')];
+                var key = string.Join(' ', labels.Split(',').Select(l => l.Split('=', 2)[1].Trim('"')));
+                var value = double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+                totals[key] = totals.GetValueOrDefault(key) + value;
+            }
+        }
+        catch (HttpRequestException)
+        {
+            // No metrics endpoint: nothing to report.
+        }
+
+        return totals;
+    }
+
+    private static async Task<string> DescribeMachineAsync()
+    {
+        var cpu = File.Exists("/proc/cpuinfo")
+            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
+            : null;
+        var memory = File.Exists("/proc/meminfo")
+            ? File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemTotal", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
+            : null;
+        var package = await ProcessRunner.RunAsync("dpkg-query", ["-W", "-f=${Version}", "notary"], TimeSpan.FromSeconds(10));
+        var version = package.Succeeded ? "notary-server " + package.StandardOutput.Trim() + " (Debian package)" : "notary-server (version unknown)";
+        var load = File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
+        return $"Machine: {Environment.ProcessorCount} cores ({cpu ?? "?"}), {memory ?? "?"} RAM, load average at start {load}, .NET {Environment.Version}; reference: {version}.";
+    }
+
+    private static string Slug(string text) =>
+        new(text.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray());
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "TrustServer.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        return Directory.GetCurrentDirectory();
+    }
+}

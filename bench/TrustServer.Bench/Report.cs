@@ -1,0 +1,251 @@
+using System.Globalization;
+using System.Text;
+
+namespace TrustServer.Bench;
+
+/// <summary>A GET measured on each server: how to build its path, and whether it is a 200 row (C0 measured too).</summary>
+internal sealed record ReadRow(string Name, bool CurrentMetadata, bool ExpectSuccess, Func<SeededRepository, string> Path, string SizeRole);
+
+/// <summary>The wrk results of one row at one connection count.</summary>
+internal sealed class ReadCell(ReadRow row, int connections)
+{
+    public ReadRow Row { get; } = row;
+
+    public int Connections { get; } = connections;
+
+    public WrkResult? Control { get; set; }
+
+    public WrkResult? TrustServer { get; set; }
+
+    public WrkResult? Reference { get; set; }
+}
+
+/// <summary>Memory of one process at the two sampling points.</summary>
+internal sealed record MemorySample(string Process, int Pid, long? AfterReadsKiB, long? AfterPublishesKiB, long? PeakKiB);
+
+/// <summary>One target of issue 7, checked against this run's numbers.</summary>
+internal sealed record TargetCheck(string Target, string Measured, bool? Pass)
+{
+    public string Verdict => Pass switch { true => "PASS", false => "FAIL", null => "n/a" };
+}
+
+/// <summary>Everything a run measured, rendered as the console/markdown table and checked against the targets.</summary>
+internal sealed class Report
+{
+    public required string StartedAt { get; init; }
+
+    public required string Machine { get; init; }
+
+    public required BenchOptions Options { get; init; }
+
+    public List<ReadCell> Reads { get; } = [];
+
+    public List<(string Name, PublishResult? TrustServer, PublishResult? Reference)> Publishes { get; } = [];
+
+    public List<MemorySample> Memory { get; } = [];
+
+    public List<string> Notes { get; } = [];
+
+    public IReadOnlyList<TargetCheck> CheckTargets()
+    {
+        var checks = new List<TargetCheck>();
+        var current = Reads.Where(c => c.Row.CurrentMetadata).ToList();
+        checks.Add(MinRatio(">= 70 % of C0 req/s, current-metadata GETs", current, c => Ratio(c.TrustServer, c.Control), 0.70, "x C0"));
+        checks.Add(MinRatio(">= 20x notary-server req/s, current-metadata GETs", current, c => Ratio(c.TrustServer, c.Reference), 20, "x ref"));
+        checks.Add(MinRatio(">= 70 % of C0 req/s, GET by checksum", Reads.Where(c => c.Row.Name.Contains("checksum", StringComparison.Ordinal)).ToList(), c => Ratio(c.TrustServer, c.Control), 0.70, "x C0"));
+
+        var at64 = Reads.Where(c => c.Connections == 64 && c.TrustServer is not null).ToList();
+        if (at64.Count == 0)
+        {
+            checks.Add(new TargetCheck("p99 <= 10 ms at 64 connections, every GET row", "64 connections not measured", null));
+        }
+        else
+        {
+            var worst = at64.MaxBy(c => c.TrustServer!.P99Ms)!;
+            checks.Add(new TargetCheck(
+                "p99 <= 10 ms at 64 connections, every GET row",
+                $"worst {Ms(worst.TrustServer!.P99Ms)} ms ({worst.Row.Name})",
+                at64.All(c => c.TrustServer!.P99Ms <= 10)));
+        }
+
+        foreach (var (name, ours, reference) in Publishes)
+        {
+            var ratio = ours is null || reference is null || reference.PublishesPerSecond <= 0 ? (double?)null : ours.PublishesPerSecond / reference.PublishesPerSecond;
+            checks.Add(new TargetCheck($">= 5x notary-server publishes/s, {name}", ratio is null ? "not measured" : $"{ratio:F2}x ref", ratio is null ? null : ratio >= 5));
+        }
+
+        var server = Memory.FirstOrDefault(m => m.Process == "TrustServer server")?.AfterPublishesKiB;
+        var notary = Memory.FirstOrDefault(m => m.Process == "notary-server")?.AfterPublishesKiB;
+        var rss = server is null || notary is null || notary == 0 ? (double?)null : (double)server.Value / notary.Value;
+        checks.Add(new TargetCheck(
+            "server RSS after the load <= 2x notary-server",
+            rss is null ? "not measured" : $"{Mib(server)} vs {Mib(notary)} MiB = {rss:F2}x",
+            rss is null ? null : rss <= 2));
+        return checks;
+    }
+
+    public string ToMarkdown()
+    {
+        var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"## TrustServer benchmark, {StartedAt}");
+        text.AppendLine();
+        text.AppendLine(Machine);
+        text.AppendLine();
+        text.AppendLine(CultureInfo.InvariantCulture, $"wrk: {Options.Threads} threads, {Options.DurationSeconds:0.#} s per measurement after {Options.WarmupSeconds:0.#} s warm-up per server and URL; keep-alive HTTPS (TLS 1.2/1.3) on 127.0.0.1.");
+        text.AppendLine("**Client and servers share the same cores** (wrk, both servers, both signers, C0 and PostgreSQL on one machine): absolute numbers are lower than on a dedicated server; compare ratios.");
+        text.AppendLine();
+        text.AppendLine("### GET (req/s, latency in ms)");
+        text.AppendLine();
+        text.AppendLine("| GET | conns | C0 req/s | TrustServer req/s | p50 | p99 | notary-server req/s | p50 | p99 | TS/C0 | TS/ref |");
+        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var cell in Reads)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture,
+                $"| {cell.Row.Name} | {cell.Connections} | {Rps(cell.Control, cell.Row)} | {Rps(cell.TrustServer, cell.Row)} | {Ms(cell.TrustServer?.P50Ms)} | {Ms(cell.TrustServer?.P99Ms)} "
+                + $"| {Rps(cell.Reference, cell.Row)} | {Ms(cell.Reference?.P50Ms)} | {Ms(cell.Reference?.P99Ms)} "
+                + $"| {Format(Ratio(cell.TrustServer, cell.Control), "P0")} | {Format(Ratio(cell.TrustServer, cell.Reference), "0.0'x'")} |");
+        }
+
+        text.AppendLine();
+        text.AppendLine("### Publishes (pre-signed targets + snapshot uploads, consecutive versions; latency in ms)");
+        text.AppendLine();
+        text.AppendLine("| publishers | TrustServer publishes/s | p50 | p99 | notary-server publishes/s | p50 | p99 | TS/ref |");
+        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var (name, ours, reference) in Publishes)
+        {
+            var ratio = ours is null || reference is null || reference.PublishesPerSecond <= 0 ? (double?)null : ours.PublishesPerSecond / reference.PublishesPerSecond;
+            text.AppendLine(CultureInfo.InvariantCulture,
+                $"| {name} | {Pub(ours)} | {Ms(ours?.P50Ms)} | {Ms(ours?.P99Ms)} | {Pub(reference)} | {Ms(reference?.P50Ms)} | {Ms(reference?.P99Ms)} | {Format(ratio, "0.00'x'")} |");
+        }
+
+        text.AppendLine();
+        text.AppendLine("### Memory (VmRSS from /proc/<pid>/status, MiB)");
+        text.AppendLine();
+        text.AppendLine("| process | pid | after GET load | after publish load | peak (VmHWM) |");
+        text.AppendLine("|---|---:|---:|---:|---:|");
+        foreach (var sample in Memory)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture,
+                $"| {sample.Process} | {sample.Pid} | {Mib(sample.AfterReadsKiB)} | {Mib(sample.AfterPublishesKiB)} | {Mib(sample.PeakKiB)} |");
+        }
+
+        text.AppendLine();
+        text.AppendLine("### CPU during each measurement (% of one core; the machine has " + Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture) + " cores)");
+        text.AppendLine();
+        text.AppendLine("srv = the server under test, sig = its signer, pg = our PostgreSQL, load = wrk / the publish client, other = processes outside the benchmark.");
+        text.AppendLine();
+        text.AppendLine("| measurement | server | srv | sig | pg | load | other | idle |");
+        text.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|");
+        foreach (var (name, server, cpu) in CpuRows())
+        {
+            text.AppendLine(CultureInfo.InvariantCulture,
+                $"| {name} | {server} | {cpu.Target:0} | {cpu.Signer:0} | {cpu.Postgres:0} | {cpu.LoadGenerator:0} | {cpu.Outside:0} | {cpu.Idle:0} |");
+        }
+
+        text.AppendLine();
+        text.AppendLine("### Targets (issue 7) — measurement only, never fails the run");
+        text.AppendLine();
+        text.AppendLine("| target | measured | verdict |");
+        text.AppendLine("|---|---|---|");
+        foreach (var check in CheckTargets())
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {check.Target} | {check.Measured} | {check.Verdict} |");
+        }
+
+        if (Notes.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine("### Notes");
+            text.AppendLine();
+            foreach (var note in Notes)
+            {
+                text.AppendLine("- " + note);
+            }
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>Every measurement with its CPU split.</summary>
+    public IEnumerable<(string Measurement, string Server, CpuShare Cpu)> CpuRows()
+    {
+        foreach (var cell in Reads)
+        {
+            foreach (var (server, result) in new[] { ("C0", cell.Control), ("TrustServer", cell.TrustServer), ("notary-server", cell.Reference) })
+            {
+                if (result?.Cpu is { } cpu)
+                {
+                    yield return ($"GET {cell.Row.Name} c={cell.Connections}", server, cpu);
+                }
+            }
+        }
+
+        foreach (var (name, ours, reference) in Publishes)
+        {
+            foreach (var (server, result) in new[] { ("TrustServer", ours), ("notary-server", reference) })
+            {
+                if (result?.Cpu is { } cpu)
+                {
+                    yield return ($"publish, {name}", server, cpu);
+                }
+            }
+        }
+    }
+
+    public object ToJson() => new
+    {
+        startedAt = StartedAt,
+        machine = Machine,
+        options = new
+        {
+            Options.DurationSeconds,
+            Options.WarmupSeconds,
+            Options.PublishSeconds,
+            Options.Connections,
+            Options.Threads,
+            Options.ParallelRepositories,
+            Options.Quick,
+        },
+        reads = Reads.Select(c => new { row = c.Row.Name, c.Connections, c0 = c.Control, trustServer = c.TrustServer, notaryServer = c.Reference }),
+        publishes = Publishes.Select(p => new { name = p.Name, trustServer = p.TrustServer, notaryServer = p.Reference }),
+        memory = Memory,
+        targets = CheckTargets().Select(c => new { c.Target, c.Measured, verdict = c.Verdict }),
+        notes = Notes,
+    };
+
+    private static TargetCheck MinRatio(string target, List<ReadCell> cells, Func<ReadCell, double?> ratio, double threshold, string unit)
+    {
+        var measured = cells.Select(c => (Cell: c, Ratio: ratio(c))).Where(r => r.Ratio is not null).ToList();
+        if (measured.Count == 0)
+        {
+            return new TargetCheck(target, "not measured", null);
+        }
+
+        var worst = measured.MinBy(r => r.Ratio!.Value);
+        var valid = cells.All(c => Valid(c.TrustServer, c.Row) && Valid(c.Control, c.Row) && Valid(c.Reference, c.Row));
+        return new TargetCheck(
+            target,
+            $"worst {worst.Ratio!.Value.ToString("0.00", CultureInfo.InvariantCulture)}{unit} ({worst.Cell.Row.Name}, {worst.Cell.Connections} conns)" + (valid ? string.Empty : "; some responses were errors"),
+            valid && measured.All(r => r.Ratio >= threshold));
+    }
+
+    private static double? Ratio(WrkResult? numerator, WrkResult? denominator) =>
+        numerator is null || denominator is null || denominator.RequestsPerSecond <= 0 ? null : numerator.RequestsPerSecond / denominator.RequestsPerSecond;
+
+    // A 200 row with error responses (or a 404 row with successes) is not a valid measurement.
+    private static bool Valid(WrkResult? result, ReadRow row) =>
+        result is null || (row.ExpectSuccess ? result.NonSuccessResponses == 0 : result.NonSuccessResponses == result.Requests) && result.SocketErrors == 0;
+
+    private static string Rps(WrkResult? result, ReadRow row) =>
+        result is null ? "–" : result.RequestsPerSecond.ToString("N0", CultureInfo.InvariantCulture) + (Valid(result, row) ? string.Empty : " (!)");
+
+    private static string Pub(PublishResult? result) =>
+        result is null ? "–" : result.PublishesPerSecond.ToString("N1", CultureInfo.InvariantCulture) + (result.Failed > 0 ? $" ({result.Failed} failed)" : string.Empty);
+
+    private static string Ms(double? value) =>
+        value is null || double.IsNaN(value.Value) ? "–" : value.Value.ToString(value < 10 ? "0.00" : "0.0", CultureInfo.InvariantCulture);
+
+    private static string Mib(long? kib) => kib is null ? "–" : (kib.Value / 1024.0).ToString("0.0", CultureInfo.InvariantCulture);
+
+    private static string Format(double? value, string format) => value is null ? "–" : value.Value.ToString(format, CultureInfo.InvariantCulture);
+}

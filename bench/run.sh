@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The benchmark of issue 7: TrustServer vs the reference notary-server 0.7.0 vs a bare Kestrel endpoint (C0).
+#
+#   bench/run.sh [--quick] [--duration <s>] [--publish-duration <s>] [--connections 16,64] [--help]
+#
+# Installs what is missing (wrk, notary, PostgreSQL server binaries; apt, needs root or sudo), builds Release,
+# then runs bench/TrustServer.Bench. Results (raw wrk output, server logs, summary.md, summary.json) go to
+# bench/results/<timestamp>/ (gitignored). Targets are reported as PASS/FAIL; they never fail the run.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    die "need root to run '$*' (not root, no sudo). Install it yourself, then re-run."
+  fi
+}
+
+apt_updated=no
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 || die "apt-get not found: install '$*' with your package manager, then re-run."
+  if [ "$apt_updated" = no ]; then
+    log "apt-get update"
+    as_root apt-get update -qq
+    apt_updated=yes
+  fi
+  log "apt-get install -y $*"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+}
+
+command -v dotnet >/dev/null 2>&1 || die "the .NET SDK is not installed (see global.json)."
+command -v wrk >/dev/null 2>&1 || apt_install wrk
+{ command -v notary-server >/dev/null 2>&1 && command -v notary-signer >/dev/null 2>&1 && command -v notary >/dev/null 2>&1; } || apt_install notary
+if [ -z "${TRUSTSERVER_TEST_POSTGRES:-}" ] && ! command -v initdb >/dev/null 2>&1 && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+  apt_install postgresql
+fi
+
+# Builds the bench tool and, through its project references, TrustServer.Server and TrustServer.Signer.
+log "dotnet build -c Release"
+dotnet build bench/TrustServer.Bench/TrustServer.Bench.csproj -c Release -nologo -v quiet -clp:ErrorsOnly
+
+exec dotnet bench/TrustServer.Bench/bin/Release/net10.0/TrustServer.Bench.dll "$@"
