@@ -25,6 +25,11 @@ public sealed partial class KeyStore
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, CachedKey> _cache = new(StringComparer.Ordinal);
 
+    /// <summary>How precisely <c>last_used</c> follows signatures (it is written at most this often per key and process).</summary>
+    public static readonly TimeSpan LastUsedResolution = TimeSpan.FromMinutes(1);
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTimeOffset> _lastUsedWritten = new(StringComparer.Ordinal);
+
     /// <summary>Creates a key store over a database.</summary>
     /// <param name="provider">The database engine.</param>
     /// <param name="connectionString">The key database's connection string.</param>
@@ -158,13 +163,22 @@ public sealed partial class KeyStore
         }
 
         var signature = cached.Key.Sign(content.Span);
-        var now = _time.GetUtcNow().UtcDateTime;
-        await using (var context = _contexts.Create())
+
+        // last_used matters as "used at all" (pending vs active, signer.md §6): write it on this process's first
+        // signature with the key and then at most once per LastUsedResolution, not on every signature.
+        var now = _time.GetUtcNow();
+        if (!_lastUsedWritten.TryGetValue(keyId, out var written) || now - written >= LastUsedResolution)
         {
-            await context.PrivateKeys
-                .Where(r => r.KeyId == keyId)
-                .ExecuteUpdateAsync(s => s.SetProperty(r => r.LastUsed, now).SetProperty(r => r.UpdatedAt, now), cancellationToken)
-                .ConfigureAwait(false);
+            var utc = now.UtcDateTime;
+            await using (var context = _contexts.Create())
+            {
+                await context.PrivateKeys
+                    .Where(r => r.KeyId == keyId)
+                    .ExecuteUpdateAsync(s => s.SetProperty(r => r.LastUsed, utc).SetProperty(r => r.UpdatedAt, utc), cancellationToken)
+                    .ConfigureAwait(false);
+            }
+
+            _lastUsedWritten[keyId] = now;
         }
 
         return new StoredKeySignature(cached.Info, cached.Key.Method, signature);

@@ -108,14 +108,9 @@ public sealed partial class RemoteSigningService : ISigningService, IDisposable
         var signatures = new List<TufSignature>();
         foreach (var key in keys.DistinctBy(k => k.Id))
         {
-            // notary-server asks by canonical key ID (the same as the ID for the plain keys a signer holds).
+            // By canonical key ID (the same as the ID for the plain keys a signer holds). notary-server asks
+            // GetKeyInfo first; Sign alone answers NOT_FOUND for a key the signer does not hold, one round trip less.
             var canonicalId = key.CanonicalId;
-            if (await GetKeyInfoAsync(canonicalId, cancellationToken).ConfigureAwait(false) is null)
-            {
-                LogKeyNotHeld(_logger, gun, role, key.Id);
-                continue;
-            }
-
             try
             {
                 var signature = await CallAsync(

@@ -30,6 +30,24 @@ public abstract class KeyStoreContractTests(IKeyDatabase database)
         Assert.Equal(1, count);
     }
 
+    [Fact]
+    public async Task Sign_WritesLastUsedAtMostOncePerResolution()
+    {
+        var start = new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
+        var time = new FixedTimeProvider(start);
+        var store = KeyDatabase.NewStore(Database, time: time);
+        var key = await store.CreateKeyAsync(NewGun(), "timestamp", KeyType.Ecdsa);
+
+        await store.SignAsync(key.KeyId, Message);
+        time.Now = start + KeyStore.LastUsedResolution - TimeSpan.FromSeconds(1);
+        await store.SignAsync(key.KeyId, Message);
+        Assert.Equal(start.UtcDateTime, (await KeyDatabase.ReadRowAsync(Database, key.KeyId)).LastUsed);
+
+        time.Now = start + KeyStore.LastUsedResolution;
+        await store.SignAsync(key.KeyId, Message);
+        Assert.Equal(time.Now.UtcDateTime, (await KeyDatabase.ReadRowAsync(Database, key.KeyId)).LastUsed);
+    }
+
     [Theory]
     [InlineData(KeyType.Ecdsa)]
     [InlineData(KeyType.Ed25519)]
