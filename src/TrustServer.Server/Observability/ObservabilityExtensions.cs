@@ -16,37 +16,38 @@ internal static class ObservabilityExtensions
 
     /// <summary>
     /// Serilog: compact JSON to stdout, readable text in Development; levels from <c>Serilog:MinimumLevel</c>
-    /// (defaults: Information, ASP.NET Core and EF Core at Warning). The signing service is wrapped to count calls.
+    /// (defaults: Information, ASP.NET Core and EF Core at Warning).
     /// </summary>
     public static WebApplicationBuilder AddObservability(this WebApplicationBuilder builder)
     {
-        var development = builder.Environment.IsDevelopment();
-
         // Serilog writes the console itself; providers registered by the host (e.g. tests) still receive events.
         builder.Logging.ClearProviders();
-        builder.Services.AddSerilog(
-            (services, logger) =>
-        {
-            logger.MinimumLevel.Information()
-                .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
-                .MinimumLevel.Override("Microsoft.EntityFrameworkCore", LogEventLevel.Warning)
-                .ReadFrom.Configuration(builder.Configuration)
-                .ReadFrom.Services(services)
-                .Enrich.FromLogContext();
-            if (!builder.Configuration.GetSection("Serilog:WriteTo").Exists())
-            {
-                if (development)
-                {
-                    logger.WriteTo.Console(formatProvider: CultureInfo.InvariantCulture);
-                }
-                else
-                {
-                    logger.WriteTo.Console(new CompactJsonFormatter());
-                }
-            }
-        },
-            writeToProviders: true);
+        builder.Services.AddSerilog(ConfigureLogger, writeToProviders: true);
         return builder;
+    }
+
+    private static void ConfigureLogger(IServiceProvider services, LoggerConfiguration logger)
+    {
+        var configuration = services.GetRequiredService<IConfiguration>();
+        logger.MinimumLevel.Information()
+            .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
+            .MinimumLevel.Override("Microsoft.EntityFrameworkCore", LogEventLevel.Warning)
+            .ReadFrom.Configuration(configuration)
+            .ReadFrom.Services(services)
+            .Enrich.FromLogContext();
+        if (configuration.GetSection("Serilog:WriteTo").Exists())
+        {
+            return;
+        }
+
+        if (services.GetRequiredService<IHostEnvironment>().IsDevelopment())
+        {
+            logger.WriteTo.Console(formatProvider: CultureInfo.InvariantCulture);
+        }
+        else
+        {
+            logger.WriteTo.Console(new CompactJsonFormatter());
+        }
     }
 
     /// <summary>Wraps the registered <see cref="ISigningService"/> so that its calls are counted.</summary>
