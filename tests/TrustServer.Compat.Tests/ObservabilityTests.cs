@@ -30,6 +30,11 @@ public sealed class ObservabilityTests(SqliteServerFixture fixture) : IClassFixt
         Assert.True(Value(after, "trustserver_http_requests_total{route=\"GetKey\",method=\"GET\",code=\"200\"}") >= 1, after);
         Assert.True(Value(after, "trustserver_signer_calls_total{operation=\"sign\",result=\"ok\"}") >= 1, after);
         Assert.Contains("trustserver_http_request_duration_seconds_bucket{route=\"UpdateTUF\"", after, StringComparison.Ordinal);
+        foreach (var phase in new[] { "load", "validate", "sign", "commit" })
+        {
+            Assert.True(Value(after, $"trustserver_publish_phase_seconds_count{{phase=\"{phase}\"}}") >= 1, phase);
+        }
+
 
         // No GUN ever becomes a label.
         Assert.DoesNotContain("example.com/metrics", after, StringComparison.Ordinal);

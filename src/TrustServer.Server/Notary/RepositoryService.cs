@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using TrustServer.Data;
 using TrustServer.Server.Observability;
 using TrustServer.Signing;
@@ -93,15 +94,21 @@ internal sealed partial class RepositoryService(
 
     private async Task<PublishOutcome> ValidateAndCommitAsync(string gun, IReadOnlyList<MetadataUpload> uploads, CancellationToken cancellationToken)
     {
+        var started = Stopwatch.GetTimestamp();
         var (state, timestampVersion) = await LoadStateAsync(gun, cancellationToken);
+        TrustServerMetrics.PublishPhases.WithLabels("load").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        started = Stopwatch.GetTimestamp();
         var result = await _validator.ValidateAsync(gun, state, uploads, signer, cancellationToken);
+        TrustServerMetrics.PublishPhases.WithLabels("validate").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         if (!result.IsAccepted)
         {
             LogRejected(gun, result.Error!.Kind, result.Error.Message);
             return new PublishOutcome(result.Error, result.Error.Kind == ValidationErrorKind.OldVersion);
         }
 
+        started = Stopwatch.GetTimestamp();
         var outcome = await store.CommitAsync(gun, timestampVersion, result.Files, cancellationToken);
+        TrustServerMetrics.PublishPhases.WithLabels("commit").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         cache.Invalidate(gun);
         if (outcome == CommitOutcome.VersionConflict)
         {

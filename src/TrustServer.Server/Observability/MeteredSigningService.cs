@@ -19,10 +19,16 @@ internal sealed class MeteredSigningService(ISigningService inner) : ISigningSer
 
     private static async Task<T> MeasureAsync<T>(string operation, Func<Task<T>> call)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             var result = await call();
             TrustServerMetrics.SignerCalls.WithLabels(operation, "ok").Inc();
+            if (operation == "sign")
+            {
+                TrustServerMetrics.PublishPhases.WithLabels("sign").Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+            }
+
             return result;
         }
         catch

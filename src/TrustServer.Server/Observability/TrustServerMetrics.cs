@@ -18,6 +18,10 @@ internal static class TrustServerMetrics
     public static readonly Counter Publishes = Metrics.CreateCounter(
         "trustserver_publishes_total", "Metadata updates by outcome: accepted, or the Notary error (e.g. ErrBadRoot, VERSION, UPDATING).", "outcome");
 
+    public static readonly Histogram PublishPhases = Metrics.CreateHistogram(
+        "trustserver_publish_phase_seconds", "Where an update's time goes: load (stored state), validate (incl. server signatures), sign (signer calls), commit.",
+        new HistogramConfiguration { LabelNames = ["phase"], Buckets = Histogram.ExponentialBuckets(0.0001, 2, 16) });
+
     public static readonly Counter SignerCalls = Metrics.CreateCounter(
         "trustserver_signer_calls_total", "Calls to the signing service by operation and result (ok, failed).", "operation", "result");
 
