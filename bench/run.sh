@@ -13,27 +13,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 log() { printf 'bench: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then
-    "$@"
-  elif command -v sudo >/dev/null 2>&1; then
-    sudo "$@"
-  else
-    die "need root to run '$*' (not root, no sudo). Install it yourself, then re-run."
-  fi
-}
-
-apt_updated=no
-apt_install() {
-  command -v apt-get >/dev/null 2>&1 || die "apt-get not found: install '$*' with your package manager, then re-run."
-  if [ "$apt_updated" = no ]; then
-    log "apt-get update"
-    as_root apt-get update -qq
-    apt_updated=yes
-  fi
-  log "apt-get install -y $*"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
-}
+# shellcheck source=scripts/lib/apt.sh
+. scripts/lib/apt.sh
 
 command -v dotnet >/dev/null 2>&1 || die "the .NET SDK is not installed (see global.json)."
 command -v wrk >/dev/null 2>&1 || apt_install wrk

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
+using TrustServer.Testing;
 
 namespace TrustServer.Bench;
 
@@ -185,7 +186,7 @@ internal sealed class ChildProcess : IDisposable
     // It compares the child's start time so that a recycled PID is never killed.
     private static void StartWatchdog(int pid)
     {
-        if (!File.Exists("/usr/bin/setsid") || !File.Exists($"/proc/{pid}/stat"))
+        if (!File.Exists($"/proc/{pid}/stat"))
         {
             return;
         }
@@ -201,26 +202,10 @@ internal sealed class ChildProcess : IDisposable
             return;
         }
 
-        var self = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
         var child = pid.ToString(CultureInfo.InvariantCulture);
-        var script = "exec </dev/null >/dev/null 2>&1; "
-            + $"while kill -0 {self} 2>/dev/null; do sleep 1; done; "
-            + $"s=$(sed 's/.*) //' /proc/{child}/stat 2>/dev/null | cut -d' ' -f20); "
-            + $"if [ \"$s\" = \"{startTime}\" ]; then kill -9 {child}; fi";
-        var startInfo = new ProcessStartInfo("/usr/bin/setsid")
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var argument in new[] { "-f", "/bin/sh", "-c", script })
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        using var watchdog = Process.Start(startInfo);
-        watchdog?.WaitForExit(TimeSpan.FromSeconds(5));
+        ExitWatchdog.Start(
+            $"s=$(sed 's/.*) //' /proc/{child}/stat 2>/dev/null | cut -d' ' -f20); "
+            + $"if [ \"$s\" = \"{startTime}\" ]; then kill -9 {child}; fi");
     }
 
     private void Append(string? line)

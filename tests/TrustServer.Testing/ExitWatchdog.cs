@@ -8,7 +8,7 @@ namespace TrustServer.Testing;
 /// not part of this process tree) polls this process and runs a cleanup script once it is gone. Normal exits are
 /// handled by ProcessExit/Dispose; the script must then be a harmless no-op.
 /// </summary>
-internal static class ExitWatchdog
+public static class ExitWatchdog
 {
     /// <summary>Starts the watchdog; does nothing where <c>setsid</c> is missing (cleanup then relies on a normal exit).</summary>
     /// <param name="cleanupScript">POSIX shell commands run after this process has exited.</param>

@@ -181,31 +181,13 @@ public sealed class ReferenceNotarySigner : IAsyncDisposable
         throw new InvalidOperationException($"notary-signer did not listen on {Port}:\n{Log}");
     }
 
-    // Kills an orphaned signer if the test host dies hard (same idea as TrustServer.Testing's watchdog).
+    // Kills an orphaned signer (and removes its files) if the test host dies hard.
     private void StartWatchdog(string configPath)
     {
-        if (!File.Exists("/usr/bin/setsid"))
-        {
-            return;
-        }
-
         var pid = _process.Id.ToString(CultureInfo.InvariantCulture);
-        var script = "exec </dev/null >/dev/null 2>&1; "
-            + $"while kill -0 {Environment.ProcessId.ToString(CultureInfo.InvariantCulture)} 2>/dev/null; do sleep 2; done; "
-            + $"if grep -q '{configPath}' /proc/{pid}/cmdline 2>/dev/null; then kill -9 {pid}; fi";
-        var startInfo = new ProcessStartInfo("/usr/bin/setsid")
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var argument in new[] { "-f", "/bin/sh", "-c", script })
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        using var watchdog = Process.Start(startInfo);
+        ExitWatchdog.Start(
+            $"if grep -q {ExitWatchdog.Quote(configPath)} /proc/{pid}/cmdline 2>/dev/null; then kill -9 {pid}; fi; "
+            + $"rm -rf {ExitWatchdog.Quote(_directory.Path)}");
     }
 
     private void Append(string? line)
