@@ -10,11 +10,13 @@ internal sealed class BenchOptions
 
           --quick                 short run (~1-2 min): 2 s per GET measurement, 3 s per publish measurement
           --duration <s>          seconds per wrk measurement (default 10)
-          --warmup <s>            seconds of unrecorded load per server and URL before its first measurement (default 3)
+          --warmup <s>            seconds of unrecorded load per server and URL before its first measurement, and twice that
+                                  of unrecorded publishing per server before the publish rows (default 3)
           --publish-duration <s>  seconds per publish measurement, at most (default 10)
           --connections <list>    wrk connection counts, comma separated (default 16,64)
           --threads <n>           wrk threads (default 2: the machine has 2 cores)
           --parallel-repos <n>    repositories published in parallel (default 8)
+          --only <part>           run one part only: reads (the GET rows) or publishes
           --results <dir>         where to keep raw output and the summary (default bench/results/<timestamp>)
           --help                  this text
 
@@ -38,12 +40,21 @@ internal sealed class BenchOptions
 
     public bool Quick { get; private set; }
 
+    /// <summary>Whether the GET rows run (not when <c>--only publishes</c>).</summary>
+    public bool RunReads { get; private set; } = true;
+
+    /// <summary>Whether the publish rows run (not when <c>--only reads</c>).</summary>
+    public bool RunPublishes { get; private set; } = true;
+
     public string? ResultsDirectory { get; private set; }
 
     public bool ShowHelp { get; private set; }
 
     /// <summary>Most updates prepared per repository for the one-publisher run (the run stops at the time limit).</summary>
     public int SinglePublisherUpdates => Quick ? 600 : 3000;
+
+    /// <summary>Most updates prepared per warm-up repository (two publish at once before the publish rows, unrecorded).</summary>
+    public int WarmupPublisherUpdates => Quick ? 300 : 1000;
 
     /// <summary>Most updates prepared per repository for the parallel run.</summary>
     public int ParallelPublisherUpdates => Quick ? 150 : 600;
@@ -77,6 +88,14 @@ internal sealed class BenchOptions
                     break;
                 case "--parallel-repos":
                     options.ParallelRepositories = Positive(Next(), "--parallel-repos");
+                    break;
+                case "--only":
+                    (options.RunReads, options.RunPublishes) = Next() switch
+                    {
+                        "reads" => (true, false),
+                        "publishes" => (false, true),
+                        var part => throw new ArgumentException($"--only: '{part}' is not 'reads' or 'publishes'"),
+                    };
                     break;
                 case "--results":
                     options.ResultsDirectory = Path.GetFullPath(Next());

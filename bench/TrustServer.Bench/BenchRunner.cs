@@ -61,10 +61,17 @@ internal static class BenchRunner
             + "; C0 answers the TrustServer size of each row.");
 
         var cpu = new CpuMonitor(CpuMonitor.FindPostmaster(stack.PostgresDescription));
-        await MeasureReadsAsync(options, stack, cpu, seeded, report, rawDirectory, Progress, cancellationToken);
-        var afterReads = stack.Processes.ToDictionary(p => p.Name, p => p.Process.ReadMemory());
+        if (options.RunReads)
+        {
+            await MeasureReadsAsync(options, stack, cpu, seeded, report, rawDirectory, Progress, cancellationToken);
+        }
 
-        await MeasurePublishesAsync(options, stack, cpu, report, Progress, cancellationToken);
+        var afterReads = stack.Processes.ToDictionary(p => p.Name, p => p.Process.ReadMemory());
+        if (options.RunPublishes)
+        {
+            await MeasurePublishesAsync(options, stack, cpu, report, Progress, cancellationToken);
+        }
+
         foreach (var (name, process) in stack.Processes)
         {
             var after = process.ReadMemory();
@@ -156,22 +163,37 @@ internal static class BenchRunner
         var limit = TimeSpan.FromSeconds(options.PublishSeconds);
         progress($"preparing pre-signed uploads (1 repository x {options.SinglePublisherUpdates} and {options.ParallelRepositories} x {options.ParallelPublisherUpdates} updates per server)");
         var prepared = new Dictionary<string, (PreparedRepository Single, PreparedRepository[] Parallel)>();
+        var warmups = new Dictionary<string, PreparedRepository[]>();
         foreach (var target in new[] { stack.TrustServer, stack.Reference })
         {
             var single = Publishing.PrepareAsync(stack.Http, target.Url, "bench.example.com/publish/single", options.SinglePublisherUpdates, cancellationToken);
             var parallel = Enumerable.Range(0, options.ParallelRepositories)
                 .Select(i => Publishing.PrepareAsync(stack.Http, target.Url, $"bench.example.com/publish/parallel-{i}", options.ParallelPublisherUpdates, cancellationToken));
+            var warmup = Enumerable.Range(0, 2)
+                .Select(i => Publishing.PrepareAsync(stack.Http, target.Url, $"bench.example.com/publish/warmup-{i}", options.WarmupPublisherUpdates, cancellationToken));
             prepared[target.Name] = (await single, await Task.WhenAll(parallel));
+            warmups[target.Name] = await Task.WhenAll(warmup);
         }
 
         foreach (var target in new[] { stack.TrustServer, stack.Reference })
         {
             var (single, parallel) = prepared[target.Name];
-            await Publishing.InitializeAsync(stack.Http, target.Url, [single, .. parallel], cancellationToken);
+            await Publishing.InitializeAsync(stack.Http, target.Url, [single, .. parallel, .. warmups[target.Name]], cancellationToken);
         }
 
-        progress("repositories initialized (untimed); publishing");
-        var metricsBefore = await ScrapeSignerCallsAsync(stack, "metrics-before-publish.txt", cancellationToken);
+        // Like the GET rows' warm-up: unrecorded publishes on other repositories, so the measurements see the steady state.
+        if (options.WarmupSeconds > 0)
+        {
+            foreach (var target in new[] { stack.TrustServer, stack.Reference })
+            {
+                using var http = BenchStack.CreateHttpClient(stack.CaFile);
+                var warmup = await Publishing.RunAsync(http, target.Url, warmups[target.Name], TimeSpan.FromSeconds(options.WarmupSeconds * 2), cancellationToken);
+                progress($"publish warm-up                      {target.Name,-13} {warmup.Accepted} publishes in {warmup.Seconds:0.0} s (unrecorded)");
+            }
+        }
+
+        progress("repositories initialized and warmed up (untimed); publishing");
+        var metricsBefore = await ScrapeMetricsAsync(stack, "metrics-before-publish.txt", cancellationToken);
         long acceptedByTrustServer = 0;
         foreach (var (name, pick) in new (string, Func<(PreparedRepository Single, PreparedRepository[] Parallel), PreparedRepository[]>)[]
         {
@@ -183,12 +205,18 @@ internal static class BenchRunner
             foreach (var target in new[] { stack.TrustServer, stack.Reference })
             {
                 using var http = BenchStack.CreateHttpClient(stack.CaFile);
+                var phasesBefore = target == stack.TrustServer ? await ScrapeMetricsAsync(stack, null, cancellationToken) : null;
                 var before = cpu.Take(target.Process.Pid, SignerOf(stack, target));
                 var result = await Publishing.RunAsync(http, target.Url, pick(prepared[target.Name]), limit, cancellationToken);
                 result = result with { Cpu = CpuMonitor.Diff(before, cpu.Take(target.Process.Pid, SignerOf(stack, target))) };
                 results[target.Name] = result;
                 progress($"publish {name,-28} {target.Name,-13} {result.PublishesPerSecond,8:N1}/s  p50 {result.P50Ms,7:0.0} ms  p99 {result.P99Ms,7:0.0} ms  ({result.Accepted} in {result.Seconds:0.0} s"
                     + (result.Failed > 0 ? $", {result.Failed} failed: {result.FirstError}" : string.Empty) + $")  cpu% {result.Cpu?.Compact}");
+                if (phasesBefore is not null && PhaseBreakdown(phasesBefore, await ScrapeMetricsAsync(stack, null, cancellationToken)) is { } phases)
+                {
+                    report.Notes.Add($"Where a TrustServer publish's time goes, {name} (trustserver_publish_phase_seconds, mean ms): {phases}.");
+                    progress($"publish phases (mean ms): {phases}");
+                }
             }
 
             report.Publishes.Add((name, results[stack.TrustServer.Name], results[stack.Reference.Name]));
@@ -196,30 +224,55 @@ internal static class BenchRunner
         }
 
         // TrustServer's own counters (/metrics): signer round trips per accepted publish.
-        var metricsAfter = await ScrapeSignerCallsAsync(stack, "metrics-after-publish.txt", cancellationToken);
-        if (acceptedByTrustServer > 0 && metricsAfter.Count > 0)
+        var metricsAfter = await ScrapeMetricsAsync(stack, "metrics-after-publish.txt", cancellationToken);
+        var signerCalls = metricsAfter
+            .Where(m => m.Key.StartsWith("trustserver_signer_calls_total{", StringComparison.Ordinal))
+            .Select(m => (m.Key, Calls: m.Value - metricsBefore.GetValueOrDefault(m.Key)))
+            .Where(m => m.Calls > 0)
+            .ToList();
+        if (acceptedByTrustServer > 0 && signerCalls.Count > 0)
         {
-            report.Notes.Add("TrustServer signer calls per accepted publish (from /metrics): " + string.Join(", ", metricsAfter
-                .Select(m => (m.Key, Calls: m.Value - metricsBefore.GetValueOrDefault(m.Key)))
-                .Where(m => m.Calls > 0)
-                .Select(m => $"{m.Key} {(m.Calls / acceptedByTrustServer).ToString("0.##", CultureInfo.InvariantCulture)}")) + ".");
+            report.Notes.Add("TrustServer signer calls per accepted publish (from /metrics): " + string.Join(", ", signerCalls
+                .Select(m => $"{m.Key[(m.Key.IndexOf('{') + 1)..^1]} {(m.Calls / acceptedByTrustServer).ToString("0.##", CultureInfo.InvariantCulture)}")) + ".");
         }
     }
 
-    // Sums trustserver_signer_calls_total by operation and result; keeps the whole scrape with the results.
-    private static async Task<Dictionary<string, double>> ScrapeSignerCallsAsync(BenchStack stack, string fileName, CancellationToken cancellationToken)
+    // Mean milliseconds per publish phase between two scrapes, e.g. "load 1.2, validate 3.4 (sign 2.0), commit 1.1".
+    private static string? PhaseBreakdown(Dictionary<string, double> before, Dictionary<string, double> after)
     {
-        var totals = new Dictionary<string, double>(StringComparer.Ordinal);
+        double? Mean(string phase)
+        {
+            var sum = $"trustserver_publish_phase_seconds_sum{{phase=\"{phase}\"}}";
+            var count = $"trustserver_publish_phase_seconds_count{{phase=\"{phase}\"}}";
+            var n = after.GetValueOrDefault(count) - before.GetValueOrDefault(count);
+            return n > 0 ? (after.GetValueOrDefault(sum) - before.GetValueOrDefault(sum)) / n * 1000 : null;
+        }
+
+        string Format(double? ms) => ms?.ToString("0.00", CultureInfo.InvariantCulture) ?? "–";
+        return Mean("load") is null
+            ? null
+            : $"load {Format(Mean("load"))}, validate {Format(Mean("validate"))} (of which sign {Format(Mean("sign"))}), commit {Format(Mean("commit"))}";
+    }
+
+    // Every sample of TrustServer's /metrics by "name{labels}"; keeps the scrape with the results when a file name is given.
+    private static async Task<Dictionary<string, double>> ScrapeMetricsAsync(BenchStack stack, string? fileName, CancellationToken cancellationToken)
+    {
+        var samples = new Dictionary<string, double>(StringComparer.Ordinal);
         try
         {
             var text = await stack.Http.GetStringAsync(new Uri(stack.TrustServer.Url + "/metrics"), cancellationToken);
-            await File.WriteAllTextAsync(Path.Combine(stack.LogDirectory, fileName), text, cancellationToken);
-            foreach (var line in text.Split('\n').Where(l => l.StartsWith("trustserver_signer_calls_total{", StringComparison.Ordinal)))
+            if (fileName is not null)
             {
-                var labels = line[(line.IndexOf('{') + 1)..line.IndexOf('}')];
-                var key = string.Join(' ', labels.Split(',').Select(l => l.Split('=', 2)[1].Trim('"')));
-                var value = double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
-                totals[key] = totals.GetValueOrDefault(key) + value;
+                await File.WriteAllTextAsync(Path.Combine(stack.LogDirectory, fileName), text, cancellationToken);
+            }
+
+            foreach (var line in text.Split('\n').Where(l => l.Length > 0 && l[0] != '#'))
+            {
+                var space = line.LastIndexOf(' ');
+                if (space > 0 && double.TryParse(line[(space + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+                {
+                    samples[line[..space]] = value;
+                }
             }
         }
         catch (HttpRequestException)
@@ -227,7 +280,7 @@ internal static class BenchRunner
             // No metrics endpoint: nothing to report.
         }
 
-        return totals;
+        return samples;
     }
 
     private static async Task<string> DescribeMachineAsync()
