@@ -78,7 +78,21 @@ internal sealed partial class EfMetadataStore : IMetadataStore, IDisposable
     {
         ArgumentNullException.ThrowIfNull(gun);
         await using var db = await _contexts.CreateAsync(cancellationToken).ConfigureAwait(false);
-        return await ReadHighestVersionsAsync(db, gun, cancellationToken).ConfigureAwait(false);
+        return await db.ReadHighestVersionsAsync(gun, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyDictionary<string, StoredFile>> GetLatestOfEachRoleAsync(string gun, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(gun);
+        await using var db = await _contexts.CreateAsync(cancellationToken).ConfigureAwait(false);
+        var highest = db.TufFiles
+            .Where(f => f.Gun == gun)
+            .GroupBy(f => f.Role)
+            .Select(g => new { Role = g.Key, Version = g.Max(f => f.Version) });
+        return await db.TufFiles.AsNoTracking()
+            .Where(f => f.Gun == gun)
+            .Join(highest, f => new { f.Role, f.Version }, h => new { h.Role, h.Version }, (f, _) => new StoredFile(f.Role, f.Version, f.Data, f.Sha256, f.CreatedAt))
+            .ToDictionaryAsync(f => f.Role, StringComparer.Ordinal, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<CommitOutcome> CommitAsync(string gun, long? expectedTimestampVersion, IReadOnlyList<MetadataFile> files, CancellationToken cancellationToken = default)
@@ -93,10 +107,9 @@ internal sealed partial class EfMetadataStore : IMetadataStore, IDisposable
             }
         }
 
-        return await WriteAsync(gun, async (db, ct) =>
+        return await WriteAsync(gun, async (db, highest, ct) =>
         {
-            // Inside the per-GUN lock: these reads see every committed write of other requests and replicas.
-            var highest = await ReadHighestVersionsAsync(db, gun, ct).ConfigureAwait(false);
+            // Read under the per-GUN lock: the versions include every committed write of other requests and replicas.
             long? storedTimestamp = highest.TryGetValue(RoleName.Timestamp, out var timestampVersion) ? timestampVersion : null;
             if (storedTimestamp != expectedTimestampVersion)
             {
@@ -163,7 +176,7 @@ internal sealed partial class EfMetadataStore : IMetadataStore, IDisposable
     public async Task<bool> DeleteAsync(string gun, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(gun);
-        return await WriteAsync(gun, async (db, ct) =>
+        return await WriteAsync(gun, async (db, _, ct) =>
         {
             var deleted = await db.TufFiles.Where(f => f.Gun == gun).ExecuteDeleteAsync(ct).ConfigureAwait(false);
             if (deleted == 0)
@@ -253,18 +266,13 @@ internal sealed partial class EfMetadataStore : IMetadataStore, IDisposable
 
     public void Dispose() => _localWriteLock?.Dispose();
 
-    private static Task<Dictionary<string, long>> ReadHighestVersionsAsync(MetadataDbContext db, string gun, CancellationToken cancellationToken) =>
-        db.TufFiles.AsNoTracking()
-            .Where(f => f.Gun == gun)
-            .GroupBy(f => f.Role)
-            .Select(g => new { Role = g.Key, Version = g.Max(f => f.Version) })
-            .ToDictionaryAsync(r => r.Role, r => r.Version, StringComparer.Ordinal, cancellationToken);
-
     /// <summary>
-    /// Runs <paramref name="body"/> in one write transaction holding the GUN's lock. The body returns its result and
-    /// whether to commit; anything else (no commit, an exception, cancellation) rolls back and leaves nothing behind.
+    /// Runs <paramref name="body"/> in one write transaction holding the GUN's lock, with the GUN's highest stored
+    /// versions as read under that lock. The body returns its result and whether to commit; anything else (no
+    /// commit, an exception, cancellation) rolls back and leaves nothing behind.
     /// </summary>
-    private async Task<T> WriteAsync<T>(string gun, Func<MetadataDbContext, CancellationToken, Task<(T Result, bool Commit)>> body, CancellationToken cancellationToken)
+    private async Task<T> WriteAsync<T>(
+        string gun, Func<MetadataDbContext, IReadOnlyDictionary<string, long>, CancellationToken, Task<(T Result, bool Commit)>> body, CancellationToken cancellationToken)
     {
         if (_localWriteLock is not null)
         {
@@ -274,10 +282,14 @@ internal sealed partial class EfMetadataStore : IMetadataStore, IDisposable
         try
         {
             await using var db = await _contexts.CreateAsync(cancellationToken).ConfigureAwait(false);
-            await using var transaction = await _dialect.BeginWriteAsync(db, gun, cancellationToken).ConfigureAwait(false);
+
+            // All or nothing is the transaction's job: a savepoint around SaveChanges would only add two round trips.
+            db.Database.AutoSavepointsEnabled = false;
+            var (transaction, highest) = await _dialect.BeginWriteAsync(db, gun, cancellationToken).ConfigureAwait(false);
+            await using var _ = transaction.ConfigureAwait(false);
             try
             {
-                var (result, commit) = await body(db, cancellationToken).ConfigureAwait(false);
+                var (result, commit) = await body(db, highest, cancellationToken).ConfigureAwait(false);
                 if (commit)
                 {
                     await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);

@@ -49,6 +49,12 @@ public interface IMetadataStore : IMetadataReader
     Task<IReadOnlyDictionary<string, long>> GetHighestVersionsAsync(string gun, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Role → the stored file with the highest version, for every role of the repository, read in one query (one
+    /// consistent view; empty when nothing is stored). The versions are those of <see cref="GetHighestVersionsAsync"/>.
+    /// </summary>
+    Task<IReadOnlyDictionary<string, StoredFile>> GetLatestOfEachRoleAsync(string gun, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Writes all <paramref name="files"/> of one update (or of one lazy re-sign) in one transaction, plus one
     /// changefeed <c>update</c> record per timestamp file. Optimistic concurrency: the write happens only if the
     /// repository's highest stored timestamp version is still <paramref name="expectedTimestampVersion"/> (null =

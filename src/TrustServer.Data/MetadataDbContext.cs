@@ -31,6 +31,14 @@ internal abstract class MetadataDbContext : DbContext
     /// <summary>The <c>changefeed</c> table.</summary>
     public DbSet<ChangeEntity> Changes => Set<ChangeEntity>();
 
+    /// <summary>Role → highest stored version, for every role of <paramref name="gun"/>.</summary>
+    public Task<Dictionary<string, long>> ReadHighestVersionsAsync(string gun, CancellationToken cancellationToken) =>
+        TufFiles.AsNoTracking()
+            .Where(f => f.Gun == gun)
+            .GroupBy(f => f.Role)
+            .Select(g => new { Role = g.Key, Version = g.Max(f => f.Version) })
+            .ToDictionaryAsync(r => r.Role, r => r.Version, StringComparer.Ordinal, cancellationToken);
+
     /// <inheritdoc />
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

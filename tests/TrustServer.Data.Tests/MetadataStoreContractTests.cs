@@ -45,6 +45,7 @@ public abstract class MetadataStoreContractTests : IAsyncLifetime
         Assert.Null(await Store.GetByVersionAsync(gun, "root", 1));
         Assert.Null(await Store.GetByChecksumAsync(gun, "root", new string('0', 64)));
         Assert.Empty(await Store.GetHighestVersionsAsync(gun));
+        Assert.Empty(await Store.GetLatestOfEachRoleAsync(gun));
         Assert.Empty(await Store.GetChangesAsync(gun, 0, 100));
     }
 
@@ -103,6 +104,31 @@ public abstract class MetadataStoreContractTests : IAsyncLifetime
             new Dictionary<string, long> { ["root"] = 1, ["targets"] = 2, ["targets/releases"] = 1, ["snapshot"] = 2, ["timestamp"] = 2 },
             await Store.GetHighestVersionsAsync(gun));
         Assert.Equal([1L, 2L], (await Store.GetChangesAsync(gun, 0, 100)).Select(c => c.Version));
+    }
+
+    [Fact]
+    public async Task GetLatestOfEachRole_HighestVersionOfEveryRoleOfThatGunOnly()
+    {
+        var gun = NewGun();
+        var neighbour = gun + "-neighbour";
+        var first = InitialFiles(gun);
+        Assert.Equal(CommitOutcome.Committed, await Store.CommitAsync(gun, null, first));
+        Assert.Equal(CommitOutcome.Committed, await Store.CommitAsync(neighbour, null, [File(neighbour, "root", 5), File(neighbour, "targets", 9)]));
+        var second = new[] { File(gun, "targets", 2), File(gun, "targets/releases", 1), File(gun, "snapshot", 2), File(gun, "timestamp", 2) };
+        Assert.Equal(CommitOutcome.Committed, await Store.CommitAsync(gun, 1, second));
+        var third = new[] { File(gun, "targets", 3), File(gun, "snapshot", 3), File(gun, "timestamp", 3) };
+        Assert.Equal(CommitOutcome.Committed, await Store.CommitAsync(gun, 2, third));
+
+        var latest = await Store.GetLatestOfEachRoleAsync(gun);
+
+        Assert.Equal(["root", "snapshot", "targets", "targets/releases", "timestamp"], latest.Keys.Order(StringComparer.Ordinal));
+        AssertStored(first[0], latest["root"]);
+        AssertStored(second[1], latest["targets/releases"]);
+        AssertStored(third[0], latest["targets"]);
+        AssertStored(third[1], latest["snapshot"]);
+        AssertStored(third[2], latest["timestamp"]);
+        Assert.Equal(await Store.GetHighestVersionsAsync(gun), latest.ToDictionary(f => f.Key, f => f.Value.Version));
+        Assert.Equal(new Dictionary<string, long> { ["root"] = 5, ["targets"] = 9 }, (await Store.GetLatestOfEachRoleAsync(neighbour)).ToDictionary(f => f.Key, f => f.Value.Version));
     }
 
     [Fact]

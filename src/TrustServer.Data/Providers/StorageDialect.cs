@@ -14,9 +14,11 @@ internal abstract class StorageDialect
 {
     /// <summary>
     /// Begins the write transaction of one GUN and returns only once this writer is the only one for that GUN
-    /// (across processes and replicas), so that reads inside the transaction see every earlier committed write.
+    /// (across processes and replicas), so that reads inside the transaction see every earlier committed write;
+    /// returns the GUN's highest stored versions as read under that lock (<see cref="MetadataDbContext.ReadHighestVersionsAsync"/>).
     /// </summary>
-    public abstract Task<IDbContextTransaction> BeginWriteAsync(MetadataDbContext db, string gun, CancellationToken cancellationToken);
+    public abstract Task<(IDbContextTransaction Transaction, IReadOnlyDictionary<string, long> HighestVersions)> BeginWriteAsync(
+        MetadataDbContext db, string gun, CancellationToken cancellationToken);
 
     /// <summary>Whether <paramref name="exception"/> (or an inner exception) is a UNIQUE constraint violation.</summary>
     public abstract bool IsUniqueViolation(Exception exception);
@@ -56,16 +58,50 @@ internal abstract class StorageDialect
         // Separates our keys from other users of the bigint advisory-lock space in a shared database.
         private const string LockNamespace = "trustserver/metadata/gun:";
 
-        public override async Task<IDbContextTransaction> BeginWriteAsync(MetadataDbContext db, string gun, CancellationToken cancellationToken)
+        // One round trip (one batch): the lock (and the notification, delivered at commit, dropped on rollback: it
+        // wakes the read caches of every replica, which then read the changefeed — IChangeSignal), then the highest
+        // versions. In READ COMMITTED each statement takes its own snapshot, so the second one, which starts only once
+        // the lock is held, sees the previous holder's commit. Same query as MetadataDbContext.ReadHighestVersionsAsync.
+        private const string LockStatement = "SELECT pg_advisory_xact_lock($1), pg_notify($2, '')";
+        private const string HighestVersionsStatement = "SELECT role, max(version) FROM tuf_files WHERE gun = $1 GROUP BY role";
+
+        public override async Task<(IDbContextTransaction Transaction, IReadOnlyDictionary<string, long> HighestVersions)> BeginWriteAsync(
+            MetadataDbContext db, string gun, CancellationToken cancellationToken)
         {
             var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                // The notification is delivered at commit (dropped on rollback): it wakes the read caches of every
-                // replica, which then read the changefeed (IChangeSignal).
-                var key = LockKey(gun);
-                await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock({key}), pg_notify({IChangeSignal.Channel}, '')", cancellationToken).ConfigureAwait(false);
-                return transaction;
+                var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+                await using var batch = new NpgsqlBatch(connection, (NpgsqlTransaction)transaction.GetDbTransaction())
+                {
+                    BatchCommands =
+                    {
+                        new NpgsqlBatchCommand(LockStatement)
+                        {
+                            Parameters = { new NpgsqlParameter<long> { TypedValue = LockKey(gun) }, new NpgsqlParameter<string> { TypedValue = IChangeSignal.Channel } },
+                        },
+                        new NpgsqlBatchCommand(HighestVersionsStatement)
+                        {
+                            Parameters = { new NpgsqlParameter<string> { TypedValue = gun, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Varchar } },
+                        },
+                    },
+                };
+                if (db.Database.GetCommandTimeout() is { } timeout)
+                {
+                    batch.Timeout = timeout;
+                }
+
+                var highest = new Dictionary<string, long>(StringComparer.Ordinal);
+                await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        highest.Add(reader.GetString(0), reader.GetInt64(1));
+                    }
+                }
+
+                return (transaction, highest);
             }
             catch
             {
@@ -94,7 +130,8 @@ internal abstract class StorageDialect
         private const int ConstraintUnique = 2067;
         private const int ConstraintPrimaryKey = 1555;
 
-        public override async Task<IDbContextTransaction> BeginWriteAsync(MetadataDbContext db, string gun, CancellationToken cancellationToken)
+        public override async Task<(IDbContextTransaction Transaction, IReadOnlyDictionary<string, long> HighestVersions)> BeginWriteAsync(
+            MetadataDbContext db, string gun, CancellationToken cancellationToken)
         {
             await db.Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             var connection = (SqliteConnection)db.Database.GetDbConnection();
@@ -104,8 +141,9 @@ internal abstract class StorageDialect
             var transaction = connection.BeginTransaction(deferred: false);
             try
             {
-                return await db.Database.UseTransactionAsync(transaction, cancellationToken).ConfigureAwait(false)
+                var enlisted = await db.Database.UseTransactionAsync(transaction, cancellationToken).ConfigureAwait(false)
                     ?? throw new InvalidOperationException("EF Core did not enlist the SQLite transaction.");
+                return (enlisted, await db.ReadHighestVersionsAsync(gun, cancellationToken).ConfigureAwait(false));
             }
             catch
             {
