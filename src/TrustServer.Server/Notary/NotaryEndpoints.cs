@@ -57,7 +57,8 @@ internal static partial class NotaryEndpoints
         return endpoints;
     }
 
-    private static Regex Route(string pattern) => new(pattern, RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture);
+    // Compiled: every request runs through these patterns (the interpreter cost ~5 % of a cached GET).
+    private static Regex Route(string pattern) => new(pattern, RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture | RegexOptions.Compiled);
 
     private static Task<IResult> NotFoundAsync(HttpContext context, Match match) =>
         Task.FromResult<IResult>(context.Request.Path.StartsWithSegments("/_notary_server/health")

@@ -104,6 +104,11 @@ internal static partial class NotaryRouter
             return "/";
         }
 
+        if (IsClean(path))
+        {
+            return path;
+        }
+
         var segments = new List<string>();
         foreach (var segment in path.Split('/'))
         {
@@ -127,5 +132,37 @@ internal static partial class NotaryRouter
 
         var clean = "/" + string.Join('/', segments);
         return path.EndsWith('/') && clean != "/" ? clean + "/" : clean;
+    }
+
+    // The common case without allocating: rooted, no empty, "." or ".." segment (a trailing slash is kept by CleanPath).
+    private static bool IsClean(string path)
+    {
+        if (path[0] != '/')
+        {
+            return false;
+        }
+
+        var rest = path.AsSpan(1);
+        while (true)
+        {
+            var slash = rest.IndexOf('/');
+            var segment = slash < 0 ? rest : rest[..slash];
+            if (segment is "." or "..")
+            {
+                return false;
+            }
+
+            if (slash < 0)
+            {
+                return true;
+            }
+
+            if (segment.IsEmpty)
+            {
+                return false;
+            }
+
+            rest = rest[(slash + 1)..];
+        }
     }
 }

@@ -23,6 +23,7 @@ internal static class ObservabilityExtensions
         // Serilog writes the console itself; providers registered by the host (e.g. tests) still receive events.
         builder.Logging.ClearProviders();
         builder.Services.AddSerilog(ConfigureLogger, writeToProviders: true);
+        TrustServerMetrics.SuppressRuntimeAdapters();
         return builder;
     }
 

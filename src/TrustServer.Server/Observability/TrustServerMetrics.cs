@@ -8,26 +8,45 @@ namespace TrustServer.Server.Observability;
 /// </summary>
 internal static class TrustServerMetrics
 {
-    public static readonly Counter Requests = Metrics.CreateCounter(
-        "trustserver_http_requests_total", "HTTP requests by route and status.", "route", "method", "code");
+    // Initialized before the metrics below (textual order). No exemplars: they would copy the trace context into
+    // every observation on the request path, and nothing reads them.
+    private static readonly IMetricFactory Factory = CreateFactory();
 
-    public static readonly Histogram RequestDuration = Metrics.CreateHistogram(
+    public static readonly Counter Requests = Factory.CreateCounter(
+        "trustserver_http_requests_total", "HTTP requests by route and status.", ["route", "method", "code"]);
+
+    public static readonly Histogram RequestDuration = Factory.CreateHistogram(
         "trustserver_http_request_duration_seconds", "HTTP request duration by route.",
         new HistogramConfiguration { LabelNames = ["route"], Buckets = Histogram.ExponentialBuckets(0.0005, 2, 16) });
 
-    public static readonly Counter Publishes = Metrics.CreateCounter(
-        "trustserver_publishes_total", "Metadata updates by outcome: accepted, or the Notary error (e.g. ErrBadRoot, VERSION, UPDATING).", "outcome");
+    public static readonly Counter Publishes = Factory.CreateCounter(
+        "trustserver_publishes_total", "Metadata updates by outcome: accepted, or the Notary error (e.g. ErrBadRoot, VERSION, UPDATING).", ["outcome"]);
 
-    public static readonly Histogram PublishPhases = Metrics.CreateHistogram(
+    public static readonly Histogram PublishPhases = Factory.CreateHistogram(
         "trustserver_publish_phase_seconds", "Where an update's time goes: load (stored state), validate (incl. server signatures), sign (signer calls), commit.",
         new HistogramConfiguration { LabelNames = ["phase"], Buckets = Histogram.ExponentialBuckets(0.0001, 2, 16) });
 
-    public static readonly Counter SignerCalls = Metrics.CreateCounter(
-        "trustserver_signer_calls_total", "Calls to the signing service by operation and result (ok, failed).", "operation", "result");
+    public static readonly Counter SignerCalls = Factory.CreateCounter(
+        "trustserver_signer_calls_total", "Calls to the signing service by operation and result (ok, failed).", ["operation", "result"]);
 
-    public static readonly Counter Resigns = Metrics.CreateCounter(
-        "trustserver_resigns_total", "Expired server-signed files re-signed on read, by role.", "role");
+    public static readonly Counter Resigns = Factory.CreateCounter(
+        "trustserver_resigns_total", "Expired server-signed files re-signed on read, by role.", ["role"]);
 
-    public static readonly Counter DatabaseErrors = Metrics.CreateCounter(
-        "trustserver_database_errors_total", "Requests that failed because the database failed.");
+    public static readonly Counter DatabaseErrors = Factory.CreateCounter(
+        "trustserver_database_errors_total", "Requests that failed because the database failed.", []);
+
+    /// <summary>
+    /// Keeps <c>/metrics</c> to these metrics plus prometheus-net's process and debug metrics: the adapters that
+    /// would also export every .NET meter (Kestrel, HttpClient, Npgsql, …) and event counter stay off — they cost
+    /// CPU on each request. Takes effect when called before the first scrape (at startup); later calls do nothing.
+    /// </summary>
+    public static void SuppressRuntimeAdapters() =>
+        Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions { SuppressMeters = true, SuppressEventCounters = true });
+
+    private static IMetricFactory CreateFactory()
+    {
+        var factory = Metrics.WithCustomRegistry(Metrics.DefaultRegistry);
+        factory.ExemplarBehavior = ExemplarBehavior.NoExemplars();
+        return factory;
+    }
 }
