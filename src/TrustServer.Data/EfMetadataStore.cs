@@ -85,14 +85,8 @@ internal sealed partial class EfMetadataStore : IMetadataStore, IDisposable
     {
         ArgumentNullException.ThrowIfNull(gun);
         await using var db = await _contexts.CreateAsync(cancellationToken).ConfigureAwait(false);
-        var highest = db.TufFiles
-            .Where(f => f.Gun == gun)
-            .GroupBy(f => f.Role)
-            .Select(g => new { Role = g.Key, Version = g.Max(f => f.Version) });
-        return await db.TufFiles.AsNoTracking()
-            .Where(f => f.Gun == gun)
-            .Join(highest, f => new { f.Role, f.Version }, h => new { h.Role, h.Version }, (f, _) => new StoredFile(f.Role, f.Version, f.Data, f.Sha256, f.CreatedAt))
-            .ToDictionaryAsync(f => f.Role, StringComparer.Ordinal, cancellationToken).ConfigureAwait(false);
+        var rows = await db.ReadLatestOfEachRoleAsync(gun, cancellationToken).ConfigureAwait(false);
+        return rows.ToDictionary(f => f.Role, f => new StoredFile(f.Role, f.Version, f.Data, f.Sha256, f.CreatedAt), StringComparer.Ordinal);
     }
 
     public async Task<CommitOutcome> CommitAsync(string gun, long? expectedTimestampVersion, IReadOnlyList<MetadataFile> files, CancellationToken cancellationToken = default)

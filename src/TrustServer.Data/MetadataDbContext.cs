@@ -1,4 +1,6 @@
+using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using TrustServer.Data.Model;
 
 namespace TrustServer.Data;
@@ -31,13 +33,69 @@ internal abstract class MetadataDbContext : DbContext
     /// <summary>The <c>changefeed</c> table.</summary>
     public DbSet<ChangeEntity> Changes => Set<ChangeEntity>();
 
-    /// <summary>Role → highest stored version, for every role of <paramref name="gun"/>.</summary>
-    public Task<Dictionary<string, long>> ReadHighestVersionsAsync(string gun, CancellationToken cancellationToken) =>
-        TufFiles.AsNoTracking()
-            .Where(f => f.Gun == gun)
-            .GroupBy(f => f.Role)
-            .Select(g => new { Role = g.Key, Version = g.Max(f => f.Version) })
-            .ToDictionaryAsync(r => r.Role, r => r.Version, StringComparer.Ordinal, cancellationToken);
+    // The roles of one GUN by a loose index scan over (gun, role, version): one index probe per distinct role instead
+    // of reading every stored version (a GROUP BY over a repository with thousands of versions costs milliseconds,
+    // this stays near 0.2 ms). Plain SQL that PostgreSQL and SQLite both run; the GUN is the parameter @gun. The
+    // recursion ends with one NULL row, which the queries below drop.
+    private const string RolesOfGun = """
+        WITH RECURSIVE roles(role) AS (
+            SELECT MIN(role) FROM tuf_files WHERE gun = @gun
+            UNION ALL
+            SELECT (SELECT MIN(t.role) FROM tuf_files AS t WHERE t.gun = @gun AND t.role > roles.role) FROM roles WHERE roles.role IS NOT NULL)
+        """;
+
+    /// <summary>Role and highest stored version of every role of the GUN <c>@gun</c> (two columns).</summary>
+    public const string HighestVersionsSql = RolesOfGun + """
+
+        SELECT roles.role, (SELECT MAX(m.version) FROM tuf_files AS m WHERE m.gun = @gun AND m.role = roles.role)
+        FROM roles WHERE roles.role IS NOT NULL
+        """;
+
+    // Every column of the row with the highest version of every role of the GUN @gun.
+    private const string LatestOfEachRoleSql = RolesOfGun + """
+
+        SELECT f.* FROM roles JOIN tuf_files AS f ON f.gun = @gun AND f.role = roles.role
+            AND f.version = (SELECT MAX(m.version) FROM tuf_files AS m WHERE m.gun = @gun AND m.role = roles.role)
+        """;
+
+    /// <summary>Role → highest stored version, for every role of <paramref name="gun"/> (in the current transaction, if any).</summary>
+    public async Task<Dictionary<string, long>> ReadHighestVersionsAsync(string gun, CancellationToken cancellationToken)
+    {
+        await Database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var command = Database.GetDbConnection().CreateCommand();
+            command.CommandText = HighestVersionsSql;
+            command.Transaction = Database.CurrentTransaction?.GetDbTransaction();
+            command.Parameters.Add(GunParameter(gun));
+            var highest = new Dictionary<string, long>(StringComparer.Ordinal);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                highest.Add(reader.GetString(0), reader.GetInt64(1));
+            }
+
+            return highest;
+        }
+        finally
+        {
+            await Database.CloseConnectionAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The row with the highest version of every role of <paramref name="gun"/>, untracked.</summary>
+    public Task<List<TufFileEntity>> ReadLatestOfEachRoleAsync(string gun, CancellationToken cancellationToken) =>
+        TufFiles.FromSqlRaw(LatestOfEachRoleSql, GunParameter(gun)).AsNoTracking().ToListAsync(cancellationToken);
+
+    // The provider's parameter for @gun.
+    private DbParameter GunParameter(string gun)
+    {
+        var parameter = DbProviderFactories.GetFactory(Database.GetDbConnection())?.CreateParameter()
+            ?? throw new InvalidOperationException("The database provider cannot create parameters.");
+        parameter.ParameterName = "@gun";
+        parameter.Value = gun;
+        return parameter;
+    }
 
     /// <inheritdoc />
     protected override void OnModelCreating(ModelBuilder modelBuilder)

@@ -61,9 +61,8 @@ internal abstract class StorageDialect
         // One round trip (one batch): the lock (and the notification, delivered at commit, dropped on rollback: it
         // wakes the read caches of every replica, which then read the changefeed — IChangeSignal), then the highest
         // versions. In READ COMMITTED each statement takes its own snapshot, so the second one, which starts only once
-        // the lock is held, sees the previous holder's commit. Same query as MetadataDbContext.ReadHighestVersionsAsync.
+        // the lock is held, sees the previous holder's commit. The query of MetadataDbContext.ReadHighestVersionsAsync.
         private const string LockStatement = "SELECT pg_advisory_xact_lock($1), pg_notify($2, '')";
-        private const string HighestVersionsStatement = "SELECT role, max(version) FROM tuf_files WHERE gun = $1 GROUP BY role";
 
         public override async Task<(IDbContextTransaction Transaction, IReadOnlyDictionary<string, long> HighestVersions)> BeginWriteAsync(
             MetadataDbContext db, string gun, CancellationToken cancellationToken)
@@ -80,9 +79,9 @@ internal abstract class StorageDialect
                         {
                             Parameters = { new NpgsqlParameter<long> { TypedValue = LockKey(gun) }, new NpgsqlParameter<string> { TypedValue = IChangeSignal.Channel } },
                         },
-                        new NpgsqlBatchCommand(HighestVersionsStatement)
+                        new NpgsqlBatchCommand(MetadataDbContext.HighestVersionsSql)
                         {
-                            Parameters = { new NpgsqlParameter<string> { TypedValue = gun, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Varchar } },
+                            Parameters = { new NpgsqlParameter<string>("gun", gun) },
                         },
                     },
                 };
