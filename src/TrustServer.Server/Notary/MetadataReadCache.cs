@@ -18,6 +18,8 @@ internal sealed class MetadataReadCache : IMetadataReader, IDisposable
     // Generations are striped by GUN hash: a collision only costs a miss, and memory stays fixed.
     private const int Stripes = 4096;
 
+    private const string LatestSelector = "latest";
+
     private readonly IMetadataStore _store;
     private readonly MemoryCache _cache;
     private readonly long[] _generations = new long[Stripes];
@@ -33,14 +35,24 @@ internal sealed class MetadataReadCache : IMetadataReader, IDisposable
 
     public bool Enabled => _maxStaleness > TimeSpan.Zero;
 
-    public Task<StoredFile?> GetLatestAsync(string gun, string role, CancellationToken cancellationToken = default) =>
-        GetAsync(new Key(gun, role, "latest"), () => _store.GetLatestAsync(gun, role, cancellationToken));
+    // A hit returns the entry's completed task: no closure, state machine or task is allocated in the steady state.
+    public Task<StoredFile?> GetLatestAsync(string gun, string role, CancellationToken cancellationToken = default)
+    {
+        var key = new Key(gun, role, LatestSelector);
+        return TryGet(key, out var hit) ? hit : LoadAsync(key, (store, k, ct) => store.GetLatestAsync(k.Gun, k.Role, ct), cancellationToken);
+    }
 
-    public Task<StoredFile?> GetByVersionAsync(string gun, string role, long version, CancellationToken cancellationToken = default) =>
-        GetAsync(new Key(gun, role, version), () => _store.GetByVersionAsync(gun, role, version, cancellationToken));
+    public Task<StoredFile?> GetByVersionAsync(string gun, string role, long version, CancellationToken cancellationToken = default)
+    {
+        var key = new Key(gun, role, version);
+        return TryGet(key, out var hit) ? hit : LoadAsync(key, (store, k, ct) => store.GetByVersionAsync(k.Gun, k.Role, (long)k.Selector, ct), cancellationToken);
+    }
 
-    public Task<StoredFile?> GetByChecksumAsync(string gun, string role, string sha256, CancellationToken cancellationToken = default) =>
-        GetAsync(new Key(gun, role, sha256), () => _store.GetByChecksumAsync(gun, role, sha256, cancellationToken));
+    public Task<StoredFile?> GetByChecksumAsync(string gun, string role, string sha256, CancellationToken cancellationToken = default)
+    {
+        var key = new Key(gun, role, sha256);
+        return TryGet(key, out var hit) ? hit : LoadAsync(key, (store, k, ct) => store.GetByChecksumAsync(k.Gun, k.Role, (string)k.Selector, ct), cancellationToken);
+    }
 
     /// <summary>
     /// The parsed form of a stored file, keyed by its SHA-256: content-addressed, so it never goes stale (parsing the
@@ -73,23 +85,31 @@ internal sealed class MetadataReadCache : IMetadataReader, IDisposable
 
     public void Dispose() => _cache.Dispose();
 
-    private async Task<StoredFile?> GetAsync(Key key, Func<Task<StoredFile?>> load)
+    private bool TryGet(Key key, out Task<StoredFile?> hit)
+    {
+        if (Enabled && _cache.TryGetValue(key, out Entry? entry) && entry!.Generation == Generation(key.Gun))
+        {
+            hit = entry.Result;
+            return true;
+        }
+
+        hit = null!;
+        return false;
+    }
+
+    private async Task<StoredFile?> LoadAsync(Key key, Func<IMetadataStore, Key, CancellationToken, Task<StoredFile?>> load, CancellationToken cancellationToken)
     {
         if (!Enabled)
         {
-            return await load();
+            return await load(_store, key, cancellationToken);
         }
 
+        // Taken before the read: an invalidation while the read runs keeps its (possibly old) result out of the cache.
         var generation = Generation(key.Gun);
-        if (_cache.TryGetValue(key, out Entry? entry) && entry!.Generation == generation)
-        {
-            return entry.File;
-        }
-
-        var file = await load();
+        var file = await load(_store, key, cancellationToken);
         if (Generation(key.Gun) == generation)
         {
-            _cache.Set(key, new Entry(file, generation), new MemoryCacheEntryOptions
+            _cache.Set(key, new Entry(Task.FromResult(file), generation), new MemoryCacheEntryOptions
             {
                 Size = 256 + (file?.Data.Length ?? 0),
                 AbsoluteExpirationRelativeToNow = _maxStaleness,
@@ -105,7 +125,7 @@ internal sealed class MetadataReadCache : IMetadataReader, IDisposable
 
     private sealed record Key(string Gun, string Role, object Selector);
 
-    private sealed record Entry(StoredFile? File, (long Global, long Gun) Generation);
+    private sealed record Entry(Task<StoredFile?> Result, (long Global, long Gun) Generation);
 
     private sealed class CacheClock(TimeProvider timeProvider) : Microsoft.Extensions.Internal.ISystemClock
     {
