@@ -51,10 +51,11 @@ internal abstract class MetadataDbContext : DbContext
         FROM roles WHERE roles.role IS NOT NULL
         """;
 
-    // Every column of the row with the highest version of every role of the GUN @gun.
+    // Every column of the row with the highest version of every role of the GUN @gun (named: a prepared statement
+    // must not change its result columns when a later migration adds one).
     private const string LatestOfEachRoleSql = RolesOfGun + """
 
-        SELECT f.* FROM roles JOIN tuf_files AS f ON f.gun = @gun AND f.role = roles.role
+        SELECT f.id, f.created_at, f.gun, f.role, f.version, f.data, f.sha256 FROM roles JOIN tuf_files AS f ON f.gun = @gun AND f.role = roles.role
             AND f.version = (SELECT MAX(m.version) FROM tuf_files AS m WHERE m.gun = @gun AND m.role = roles.role)
         """;
 
