@@ -51,8 +51,7 @@ internal abstract class MetadataDbContext : DbContext
         FROM roles WHERE roles.role IS NOT NULL
         """;
 
-    // Every column of the row with the highest version of every role of the GUN @gun (named: a prepared statement
-    // must not change its result columns when a later migration adds one).
+    // Every mapped column of the row with the highest version of every role of the GUN @gun.
     private const string LatestOfEachRoleSql = RolesOfGun + """
 
         SELECT f.id, f.created_at, f.gun, f.role, f.version, f.data, f.sha256 FROM roles JOIN tuf_files AS f ON f.gun = @gun AND f.role = roles.role
