@@ -68,19 +68,25 @@ internal abstract class MetadataDbContext : DbContext
             command.CommandText = HighestVersionsSql;
             command.Transaction = Database.CurrentTransaction?.GetDbTransaction();
             command.Parameters.Add(GunParameter(gun));
-            var highest = new Dictionary<string, long>(StringComparer.Ordinal);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                highest.Add(reader.GetString(0), reader.GetInt64(1));
-            }
-
-            return highest;
+            return await ReadHighestVersionsAsync(reader, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             await Database.CloseConnectionAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The (role, version) rows of <see cref="HighestVersionsSql"/> at the reader's current result.</summary>
+    public static async Task<Dictionary<string, long>> ReadHighestVersionsAsync(DbDataReader reader, CancellationToken cancellationToken)
+    {
+        var highest = new Dictionary<string, long>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            highest.Add(reader.GetString(0), reader.GetInt64(1));
+        }
+
+        return highest;
     }
 
     /// <summary>The row with the highest version of every role of <paramref name="gun"/>, untracked.</summary>

@@ -15,7 +15,7 @@ internal abstract class StorageDialect
     /// <summary>
     /// Begins the write transaction of one GUN and returns only once this writer is the only one for that GUN
     /// (across processes and replicas), so that reads inside the transaction see every earlier committed write;
-    /// returns the GUN's highest stored versions as read under that lock (<see cref="MetadataDbContext.ReadHighestVersionsAsync"/>).
+    /// returns the GUN's highest stored versions as read under that lock (<see cref="MetadataDbContext.ReadHighestVersionsAsync(string, CancellationToken)"/>).
     /// </summary>
     public abstract Task<(IDbContextTransaction Transaction, IReadOnlyDictionary<string, long> HighestVersions)> BeginWriteAsync(
         MetadataDbContext db, string gun, CancellationToken cancellationToken);
@@ -90,17 +90,9 @@ internal abstract class StorageDialect
                     batch.Timeout = timeout;
                 }
 
-                var highest = new Dictionary<string, long>(StringComparer.Ordinal);
-                await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-                    while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                    {
-                        highest.Add(reader.GetString(0), reader.GetInt64(1));
-                    }
-                }
-
-                return (transaction, highest);
+                await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                return (transaction, await MetadataDbContext.ReadHighestVersionsAsync(reader, cancellationToken).ConfigureAwait(false));
             }
             catch
             {
