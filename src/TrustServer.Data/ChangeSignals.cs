@@ -5,23 +5,27 @@ namespace TrustServer.Data;
 /// <summary>No notifications (SQLite): waiters simply poll the changefeed every timeout.</summary>
 internal sealed class PollingChangeSignal : IChangeSignal
 {
-    public async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    public async Task<ChangeNotice> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         await Task.Delay(timeout, cancellationToken).ConfigureAwait(false);
-        return false;
+        return ChangeNotice.None;
     }
 }
 
 /// <summary>
 /// PostgreSQL LISTEN on a dedicated connection, opened on first use and reopened after any failure (the failure
-/// is thrown so that the caller treats everything as possibly changed).
+/// is thrown so that the caller treats everything as possibly changed). Notifications are raised on the thread
+/// that waits, so the collected names need no lock.
 /// </summary>
 internal sealed class PostgresChangeSignal(string connectionString) : IChangeSignal, IAsyncDisposable
 {
-    private NpgsqlConnection? _connection;
-    private bool _notified;
+    private static readonly TimeSpan MinimumWait = TimeSpan.FromMilliseconds(1);
 
-    public async Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    private readonly HashSet<string> _named = new(StringComparer.Ordinal);
+    private NpgsqlConnection? _connection;
+    private bool _unnamed;
+
+    public async Task<ChangeNotice> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         try
         {
@@ -29,7 +33,17 @@ internal sealed class PostgresChangeSignal(string connectionString) : IChangeSig
             {
                 var connection = new NpgsqlConnection(connectionString);
                 await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-                connection.Notification += (_, _) => _notified = true;
+                connection.Notification += (_, e) =>
+                {
+                    if (e.Payload.Length == 0)
+                    {
+                        _unnamed = true;
+                    }
+                    else
+                    {
+                        _named.Add(e.Payload);
+                    }
+                };
                 await using (var listen = new NpgsqlCommand($"LISTEN {IChangeSignal.Channel}", connection))
                 {
                     await listen.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -38,9 +52,11 @@ internal sealed class PostgresChangeSignal(string connectionString) : IChangeSig
                 _connection = connection;
             }
 
-            _notified = false;
-            await _connection.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
-            return _notified;
+            _named.Clear();
+            _unnamed = false;
+            // Npgsql reads a timeout that rounds to 0 ms as "no timeout".
+            await _connection.WaitAsync(timeout < MinimumWait ? MinimumWait : timeout, cancellationToken).ConfigureAwait(false);
+            return _named.Count == 0 && !_unnamed ? ChangeNotice.None : new ChangeNotice([.. _named], _unnamed);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -51,11 +51,14 @@ internal abstract class MetadataDbContext : DbContext
         FROM roles WHERE roles.role IS NOT NULL
         """;
 
-    // Every mapped column of the row with the highest version of every role of the GUN @gun.
+    // Every mapped column of the row with the highest version of every role of the GUN @gun. Each role's row is
+    // found by its id (one backward probe of (gun, role, version), then the primary key): a join condition on
+    // "version = (SELECT MAX ...)" let PostgreSQL, under concurrent inserts, scan every version of the role instead
+    // (about 240 buffers and 1.2 ms per call against 30 buffers and 0.1 ms).
     private const string LatestOfEachRoleSql = RolesOfGun + """
 
-        SELECT f.id, f.created_at, f.gun, f.role, f.version, f.data, f.sha256 FROM roles JOIN tuf_files AS f ON f.gun = @gun AND f.role = roles.role
-            AND f.version = (SELECT MAX(m.version) FROM tuf_files AS m WHERE m.gun = @gun AND m.role = roles.role)
+        SELECT f.id, f.created_at, f.gun, f.role, f.version, f.data, f.sha256 FROM roles JOIN tuf_files AS f
+            ON f.id = (SELECT m.id FROM tuf_files AS m WHERE m.gun = @gun AND m.role = roles.role ORDER BY m.version DESC LIMIT 1)
         """;
 
     /// <summary>Role → highest stored version, for every role of <paramref name="gun"/> (in the current transaction, if any).</summary>

@@ -58,11 +58,11 @@ internal abstract class StorageDialect
         // Separates our keys from other users of the bigint advisory-lock space in a shared database.
         private const string LockNamespace = "trustserver/metadata/gun:";
 
-        // One round trip (one batch): the lock (and the notification, delivered at commit, dropped on rollback: it
-        // wakes the read caches of every replica, which then read the changefeed — IChangeSignal), then the highest
+        // One round trip (one batch): the lock (and the notification naming the GUN, delivered at commit, dropped on
+        // rollback: the read caches of every replica drop that GUN — IChangeSignal), then the highest
         // versions. In READ COMMITTED each statement takes its own snapshot, so the second one, which starts only once
         // the lock is held, sees the previous holder's commit. The query of MetadataDbContext.ReadHighestVersionsAsync.
-        private const string LockStatement = "SELECT pg_advisory_xact_lock($1), pg_notify($2, '')";
+        private const string LockStatement = "SELECT pg_advisory_xact_lock($1), pg_notify($2, $3)";
 
         public override async Task<(IDbContextTransaction Transaction, IReadOnlyDictionary<string, long> HighestVersions)> BeginWriteAsync(
             MetadataDbContext db, string gun, CancellationToken cancellationToken)
@@ -77,7 +77,12 @@ internal abstract class StorageDialect
                     {
                         new NpgsqlBatchCommand(LockStatement)
                         {
-                            Parameters = { new NpgsqlParameter<long> { TypedValue = LockKey(gun) }, new NpgsqlParameter<string> { TypedValue = IChangeSignal.Channel } },
+                            Parameters =
+                            {
+                                new NpgsqlParameter<long> { TypedValue = LockKey(gun) },
+                                new NpgsqlParameter<string> { TypedValue = IChangeSignal.Channel },
+                                new NpgsqlParameter<string> { TypedValue = gun },
+                            },
                         },
                         new NpgsqlBatchCommand(MetadataDbContext.HighestVersionsSql)
                         {

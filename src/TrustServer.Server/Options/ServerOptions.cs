@@ -70,7 +70,10 @@ public sealed class ReadCacheOptions
     [Range(0, 3600)]
     public int MaxStalenessSeconds { get; set; } = 30;
 
-    /// <summary>How often the changefeed is read when no notification arrives (PostgreSQL notifies at once).</summary>
+    /// <summary>
+    /// How often the changefeed is read, the bound when notifications are lost (PostgreSQL notifies every replica of
+    /// the GUN written at once; SQLite has only this).
+    /// </summary>
     [Range(1, 3600)]
     public int ChangefeedPollSeconds { get; set; } = 2;
 }
