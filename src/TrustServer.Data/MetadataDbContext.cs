@@ -37,7 +37,7 @@ internal abstract class MetadataDbContext : DbContext
     // of reading every stored version (a GROUP BY over a repository with thousands of versions costs milliseconds,
     // this stays near 0.2 ms). Plain SQL that PostgreSQL and SQLite both run; the GUN is the parameter @gun. The
     // recursion ends with one NULL row, which the queries below drop.
-    private const string RolesOfGun = """
+    protected const string RolesOfGunSql = """
         WITH RECURSIVE roles(role) AS (
             SELECT MIN(role) FROM tuf_files WHERE gun = @gun
             UNION ALL
@@ -45,20 +45,21 @@ internal abstract class MetadataDbContext : DbContext
         """;
 
     /// <summary>Role and highest stored version of every role of the GUN <c>@gun</c> (two columns).</summary>
-    public const string HighestVersionsSql = RolesOfGun + """
+    public const string HighestVersionsSql = RolesOfGunSql + """
 
         SELECT roles.role, (SELECT MAX(m.version) FROM tuf_files AS m WHERE m.gun = @gun AND m.role = roles.role)
         FROM roles WHERE roles.role IS NOT NULL
         """;
 
-    // Every mapped column of the row with the highest version of every role of the GUN @gun. Each role's row is
-    // found by its id (one backward probe of (gun, role, version), then the primary key): a join condition on
-    // "version = (SELECT MAX ...)" let PostgreSQL, under concurrent inserts, scan every version of the role instead
-    // (about 240 buffers and 1.2 ms per call against 30 buffers and 0.1 ms).
-    private const string LatestOfEachRoleSql = RolesOfGun + """
+    /// <summary>
+    /// Every mapped column of the row with the highest version of every role of the GUN <c>@gun</c> (the query of
+    /// <see cref="ReadLatestOfEachRoleAsync"/>). Portable form, for SQLite, whose planner probes the unique
+    /// (gun, role, version) index once per role.
+    /// </summary>
+    protected virtual string LatestOfEachRoleSql => RolesOfGunSql + """
 
-        SELECT f.id, f.created_at, f.gun, f.role, f.version, f.data, f.sha256 FROM roles JOIN tuf_files AS f
-            ON f.id = (SELECT m.id FROM tuf_files AS m WHERE m.gun = @gun AND m.role = roles.role ORDER BY m.version DESC LIMIT 1)
+        SELECT f.id, f.created_at, f.gun, f.role, f.version, f.data, f.sha256 FROM roles JOIN tuf_files AS f ON f.gun = @gun AND f.role = roles.role
+            AND f.version = (SELECT MAX(m.version) FROM tuf_files AS m WHERE m.gun = @gun AND m.role = roles.role)
         """;
 
     /// <summary>Role → highest stored version, for every role of <paramref name="gun"/> (in the current transaction, if any).</summary>

@@ -12,6 +12,18 @@ internal sealed class PostgresMetadataDbContext(DbContextOptions<PostgresMetadat
     /// <summary>Configures <paramref name="builder"/> for this context on <paramref name="connectionString"/>.</summary>
     public static void Configure(DbContextOptionsBuilder builder, string connectionString) =>
         builder.UseNpgsql(connectionString, npgsql => npgsql.MigrationsHistoryTable(MigrationsHistoryTable));
+
+    /// <summary>
+    /// A LATERAL probe per role: always a nested loop over the (gun, role, version) index. The portable join let
+    /// PostgreSQL, which cannot estimate the recursive CTE's row count (it assumes about 100 roles), hash-join a
+    /// sequential scan of the whole table when its statistics are young (4 ms and 400+ buffers per publish under
+    /// the benchmark, against 0.1 ms and about 30 buffers).
+    /// </summary>
+    protected override string LatestOfEachRoleSql => RolesOfGunSql + """
+
+        SELECT f.id, f.created_at, f.gun, f.role, f.version, f.data, f.sha256 FROM roles CROSS JOIN LATERAL (
+            SELECT * FROM tuf_files AS m WHERE m.gun = @gun AND m.role = roles.role ORDER BY m.version DESC LIMIT 1) AS f
+        """;
 }
 
 /// <summary>Lets <c>dotnet ef migrations add --context PostgresMetadataDbContext</c> build the model without a server.</summary>
