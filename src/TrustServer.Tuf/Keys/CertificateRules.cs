@@ -59,13 +59,20 @@ public static class CertificateRules
             }
         }
 
-        if (checkExpiry && (now.AddDays(1) < notBefore || now > notAfter))
+        if (checkExpiry && (now < notBefore.AddDays(-1) || now > notAfter))
         {
             return $"certificate with CN {commonName} is expired";
         }
 
         return null;
     }
+
+    /// <summary>
+    /// The instants at which <see cref="Validate"/>'s expiry check of <paramref name="certificate"/> may change its
+    /// answer: NotBefore − 1 day and NotAfter. Between two of them the outcome is the same.
+    /// </summary>
+    public static (DateTimeOffset ValidFrom, DateTimeOffset ValidUntil) ExpiryBoundaries(X509Certificate2 certificate) =>
+        (new DateTimeOffset(certificate.NotBefore.ToUniversalTime()).AddDays(-1), new DateTimeOffset(certificate.NotAfter.ToUniversalTime()));
 
     /// <summary>True when the certificate is a CA (basic constraints present with CA set, as Go's <c>IsCA</c>).</summary>
     public static bool IsCa(X509Certificate2 certificate) =>

@@ -14,10 +14,20 @@ internal static class RootTrust
     /// Validates <paramref name="file"/> as the root of <paramref name="gun"/>; with a previous root, also the
     /// rotation rule. Returns the parsed root or throws <see cref="TufFormatException"/> with Notary's message.
     /// </summary>
-    public static RootMetadata Validate(SignedEnvelope file, RootMetadata? previous, string gun, DateTimeOffset now)
+    public static RootMetadata Validate(SignedEnvelope file, RootMetadata? previous, string gun, DateTimeOffset now) =>
+        Validate(file, previous, gun, now, out _);
+
+    /// <summary>
+    /// <see cref="Validate(SignedEnvelope, RootMetadata?, string, DateTimeOffset)"/>, also returning the open interval
+    /// around <paramref name="now"/> in which no certificate whose expiry it checked crosses a boundary: validating
+    /// the same file at any time strictly inside it gives the same result.
+    /// </summary>
+    public static RootMetadata Validate(
+        SignedEnvelope file, RootMetadata? previous, string gun, DateTimeOffset now, out (DateTimeOffset After, DateTimeOffset Before) sameOutcome)
     {
         var root = RootMetadata.FromEnvelope(file);
         var current = CollectCertificates(root, gun, checkExpiry: true, now);
+        sameOutcome = SameOutcomeInterval(current.Owned, now);
         try
         {
             if (current.Leaves.Count == 0)
@@ -60,6 +70,31 @@ internal static class RootTrust
         {
             current.Dispose();
         }
+    }
+
+    // The nearest expiry boundaries of the certificates at or before and at or after now. A boundary equal to now
+    // closes the interval on that side, so nothing strictly inside it is at a boundary.
+    private static (DateTimeOffset After, DateTimeOffset Before) SameOutcomeInterval(IEnumerable<X509Certificate2> certificates, DateTimeOffset now)
+    {
+        var (after, before) = (DateTimeOffset.MinValue, DateTimeOffset.MaxValue);
+        foreach (var certificate in certificates)
+        {
+            var (validFrom, validUntil) = CertificateRules.ExpiryBoundaries(certificate);
+            foreach (var boundary in (ReadOnlySpan<DateTimeOffset>)[validFrom, validUntil])
+            {
+                if (boundary <= now && boundary > after)
+                {
+                    after = boundary;
+                }
+
+                if (boundary >= now && boundary < before)
+                {
+                    before = boundary;
+                }
+            }
+        }
+
+        return (after, before);
     }
 
     private static TufFormatException ValidationFailed(string reason) =>

@@ -24,13 +24,14 @@ public sealed class UpdateValidator(TimeProvider timeProvider)
     public const long MaxVersionIncrement = 1L << 32;
 
     private readonly ServerMetadataBuilder _builder = new(timeProvider);
+    private readonly TrustedRootCache _roots = new();
 
     /// <summary>Validates the uploads against the stored state; server files are signed through <paramref name="signer"/>.
     /// Exceptions from the signer (e.g. an unreachable remote signer) propagate.</summary>
     public async Task<UpdateResult> ValidateAsync(
         string gun, RepositoryState stored, IEnumerable<MetadataUpload> uploads, IServerSigner signer, CancellationToken cancellationToken = default)
     {
-        var session = new Session(gun, stored, timeProvider.GetUtcNow());
+        var session = new Session(gun, stored, timeProvider.GetUtcNow(), _roots);
         try
         {
             var files = await session.RunAsync(uploads, _builder, signer, cancellationToken).ConfigureAwait(false);
@@ -48,7 +49,7 @@ public sealed class UpdateValidator(TimeProvider timeProvider)
     }
 
     /// <summary>The state of one validation: what has been loaded and what still needs a snapshot checksum.</summary>
-    private sealed class Session(string gun, RepositoryState stored, DateTimeOffset now)
+    private sealed class Session(string gun, RepositoryState stored, DateTimeOffset now, TrustedRootCache roots)
     {
         private readonly Dictionary<string, TargetsMetadata> _targets = new(StringComparer.Ordinal);
 
@@ -145,7 +146,7 @@ public sealed class UpdateValidator(TimeProvider timeProvider)
 
         private RootMetadata LoadRoot(SignedEnvelope file, RootMetadata? previous, long minVersion, bool allowExpired)
         {
-            var root = RootTrust.Validate(file, previous, gun, now);
+            var root = previous is null ? roots.Validate(file, gun, now) : RootTrust.Validate(file, previous, gun, now);
             CheckVersion(root, RoleName.Root, minVersion);
             CheckExpiry(root, RoleName.Root, allowExpired);
             return root;

@@ -651,6 +651,23 @@ public sealed class RootValidationTests
         UpdateAssert.RejectedWithoutDetail(await repo.PublishAsync(("root", TestRepository.Sign(repo.RootBody(2, [next]), shortLived, next))));
     }
 
+    [Fact]
+    public async Task StoredRootAcceptedBefore_CertificateExpiresBetweenUpdates_Rejected()
+    {
+        // The validator memoizes stored-root validation; the certificate's expiry must still be seen.
+        using var repo = new TestRepository(serverManagesSnapshot: true);
+        var now = repo.Clock.Now;
+        using var shortLived = CertificateSigner.Create(Gun, new TestCertificateOptions { NotBefore = now.AddDays(-1), NotAfter = now.AddDays(1) });
+        var v1 = TestRepository.Sign(repo.RootBody(1, [shortLived]), shortLived);
+        UpdateAssert.Accepted(await repo.PublishAsync(("root", v1), ("targets", repo.Targets(1))), "root", "targets", "snapshot", "timestamp");
+        UpdateAssert.Accepted(await repo.PublishAsync(("targets", repo.Targets(2))), "targets", "snapshot", "timestamp");
+        repo.Clock.Now = now.AddHours(23);
+        UpdateAssert.Accepted(await repo.PublishAsync(("targets", repo.Targets(3))), "targets", "snapshot", "timestamp");
+        repo.Clock.Now = now.AddDays(1).AddSeconds(1);
+
+        UpdateAssert.RejectedWithoutDetail(await repo.PublishAsync(("targets", repo.Targets(4))));
+    }
+
     private static TestCertificate Leaf(TestCertificate issuer) => TestCertificates.Create(
         new TestCertificateOptions { CommonName = Gun, NotAfter = DateTimeOffset.UtcNow.AddYears(5), ExtendedKeyUsages = [ExtendedKeyUsageOids.CodeSigning] },
         issuer);
