@@ -124,6 +124,7 @@ internal static class BenchRunner
             {
                 var cell = new ReadCell(row, connections);
                 report.Reads.Add(cell);
+                await RestartReferenceIfDeadAsync(stack, report, progress, $"GET {row.Name} c={connections}", cancellationToken);
 
                 // Interleaved per row and connection count, so slow drift (caches, autovacuum) hits all three alike.
                 var targets = new List<(Target Target, string Url, Action<WrkResult> Store)>();
@@ -152,6 +153,30 @@ internal static class BenchRunner
                         + (result.SocketErrors > 0 ? $"  socket errors {result.SocketErrors}" : string.Empty));
                 }
             }
+        }
+    }
+
+    // The target named, after restarting notary-server if the previous load killed it (BenchStack.RestartReferenceIfExitedAsync).
+    private static async Task<Target> CurrentTargetAsync(BenchStack stack, string name, Report report, Action<string> progress, string next, CancellationToken cancellationToken)
+    {
+        if (name == stack.Reference.Name)
+        {
+            await RestartReferenceIfDeadAsync(stack, report, progress, next, cancellationToken);
+            return stack.Reference;
+        }
+
+        return name == stack.TrustServer.Name ? stack.TrustServer : stack.Control;
+    }
+
+    // No measurement runs silently against a dead reference server: it is restarted, and the report says so.
+    private static async Task RestartReferenceIfDeadAsync(BenchStack stack, Report report, Action<string> progress, string next, CancellationToken cancellationToken)
+    {
+        if (await stack.RestartReferenceIfExitedAsync(cancellationToken) is { } reason)
+        {
+            var message = $"notary-server had died before {next} ({reason}); restarted on the same database. "
+                + "The measurement during which it died counts only what it answered before.";
+            report.Notes.Add(message);
+            progress(message);
         }
     }
 
@@ -184,8 +209,9 @@ internal static class BenchRunner
         // Like the GET rows' warm-up: unrecorded publishes on other repositories, so the measurements see the steady state.
         if (options.WarmupSeconds > 0)
         {
-            foreach (var target in new[] { stack.TrustServer, stack.Reference })
+            foreach (var name in new[] { stack.TrustServer.Name, stack.Reference.Name })
             {
+                var target = await CurrentTargetAsync(stack, name, report, progress, "the publish warm-up", cancellationToken);
                 using var http = BenchStack.CreateHttpClient(stack.CaFile);
                 var warmup = await Publishing.RunAsync(http, target.Url, warmups[target.Name], TimeSpan.FromSeconds(options.WarmupSeconds * 2), cancellationToken);
                 progress($"publish warm-up                      {target.Name,-13} {warmup.Accepted} publishes in {warmup.Seconds:0.0} s (unrecorded)");
@@ -202,8 +228,9 @@ internal static class BenchRunner
         })
         {
             var results = new Dictionary<string, PublishResult>();
-            foreach (var target in new[] { stack.TrustServer, stack.Reference })
+            foreach (var targetName in new[] { stack.TrustServer.Name, stack.Reference.Name })
             {
+                var target = await CurrentTargetAsync(stack, targetName, report, progress, $"publish {name}", cancellationToken);
                 using var http = BenchStack.CreateHttpClient(stack.CaFile);
                 var phasesBefore = target == stack.TrustServer ? await ScrapeMetricsAsync(stack, null, cancellationToken) : null;
                 var before = cpu.Take(target.Process.Pid, SignerOf(stack, target));

@@ -22,7 +22,13 @@ internal sealed class BenchStack : IDisposable
 
     private const string SignerPassphrase = "bench-signer-passphrase-0123456789";
 
+    private const string NotaryServerPath = "/usr/bin/notary-server";
+
     private readonly List<IDisposable> _owned = [];
+
+    // Reference server processes that died and were replaced (RestartReferenceIfExitedAsync).
+    private readonly List<ChildProcess> _retired = [];
+    private string[] _referenceArguments = [];
 
     private BenchStack(string workDirectory, string logDirectory, string caFile)
     {
@@ -123,7 +129,7 @@ internal sealed class BenchStack : IDisposable
 
     public void Dispose()
     {
-        foreach (var process in Processes.Select(p => p.Process).Where(p => p is not null))
+        foreach (var process in Processes.Select(p => p.Process).Concat(_retired).Where(p => p is not null))
         {
             process.Dispose();
         }
@@ -288,7 +294,8 @@ internal sealed class BenchStack : IDisposable
                 ["logging"] = new JsonObject { ["level"] = "warning" },
             }.ToJsonString(),
             cancellationToken);
-        Reference = new Target("notary-server", $"https://127.0.0.1:{refPort}", Start("notary-server", "/usr/bin/notary-server", [$"-config={refServerConfig}"]));
+        _referenceArguments = [$"-config={refServerConfig}"];
+        Reference = new Target("notary-server", $"https://127.0.0.1:{refPort}", Start("notary-server", NotaryServerPath, _referenceArguments));
 
         // --- C0 ---
         var c0Port = TestPorts.GetFreeTcpPort();
@@ -304,6 +311,28 @@ internal sealed class BenchStack : IDisposable
         await WaitHealthyAsync(TrustServer, "/_notary_server/health", cancellationToken);
         await WaitHealthyAsync(Reference, "/_notary_server/health", cancellationToken);
         await WaitHealthyAsync(Control, "/c0/1", cancellationToken);
+    }
+
+    /// <summary>
+    /// notary-server 0.7.0 dies under concurrent updates ("fatal error: concurrent map read and map write", a data
+    /// race of its own). When it has exited, starts it again (same configuration, port and database; its log is
+    /// appended to) and returns why it died: the last "fatal error" line of its log, else its exit code. Null when
+    /// it was running.
+    /// </summary>
+    public async Task<string?> RestartReferenceIfExitedAsync(CancellationToken cancellationToken)
+    {
+        if (!Reference.Process.HasExited)
+        {
+            return null;
+        }
+
+        var died = Reference.Process;
+        var log = await File.ReadAllLinesAsync(died.LogPath, cancellationToken);
+        var reason = log.LastOrDefault(line => line.StartsWith("fatal error", StringComparison.Ordinal)) ?? $"exit code {died.ExitCode}";
+        _retired.Add(died);
+        Reference = Reference with { Process = Start("notary-server", NotaryServerPath, _referenceArguments) };
+        await WaitHealthyAsync(Reference, "/_notary_server/health", cancellationToken);
+        return reason;
     }
 
     private ChildProcess Start(string name, string fileName, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)

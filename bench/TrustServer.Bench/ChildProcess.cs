@@ -31,6 +31,9 @@ internal sealed class ChildProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The exit code (only once <see cref="HasExited"/>).</summary>
+    public int ExitCode => _process.ExitCode;
+
     public string LogPath { get; private init; } = string.Empty;
 
     /// <summary>Starts <paramref name="fileName"/> with its stdout and stderr appended to <paramref name="logPath"/>.</summary>
