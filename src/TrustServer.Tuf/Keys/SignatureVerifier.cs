@@ -35,27 +35,36 @@ public static class SignatureVerifier
         }
     }
 
+    // Imported ECDSA keys by key ID: on OpenSSL 3, parsing the certificate or SubjectPublicKeyInfo costs more than the
+    // verification itself, and the same few keys sign every update of a repository.
+    private static readonly ImportedKeyPool<ECDsa> EcdsaKeys = new();
+
     private static bool VerifyEcdsa(TufPublicKey key, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
     {
-        using var ecdsa = key.KeyType switch
+        if (key.KeyType is not (KeyType.Ecdsa or KeyType.EcdsaX509))
         {
-            KeyType.Ecdsa => ImportSpki(key.Public, static () => ECDsa.Create()),
-            KeyType.EcdsaX509 => CertificateKey(key, static c => c.GetECDsaPublicKey()),
-            _ => null,
-        };
+            return false;
+        }
+
+        var ecdsa = EcdsaKeys.Rent(key.Id) ?? (key.KeyType == KeyType.Ecdsa
+            ? ImportSpki(key.Public, static () => ECDsa.Create())
+            : CertificateKey(key, static c => c.GetECDsaPublicKey()));
         if (ecdsa is null)
         {
             return false;
         }
 
-        // Raw r‖s, each padded to the curve size; DER signatures have another length and fail here.
-        var fieldBytes = (ecdsa.KeySize + 7) / 8;
-        if (signature.Length != 2 * fieldBytes)
+        try
         {
-            return false;
+            // Raw r‖s, each padded to the curve size; DER signatures have another length and fail here.
+            var fieldBytes = (ecdsa.KeySize + 7) / 8;
+            return signature.Length == 2 * fieldBytes
+                && ecdsa.VerifyHash(SHA256.HashData(message), signature, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
         }
-
-        return ecdsa.VerifyHash(SHA256.HashData(message), signature, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        finally
+        {
+            EcdsaKeys.Return(key.Id, ecdsa);
+        }
     }
 
     private static bool VerifyEd25519(TufPublicKey key, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
