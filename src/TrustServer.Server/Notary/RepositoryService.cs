@@ -230,7 +230,7 @@ internal sealed partial class RepositoryService(
             return null;
         }
 
-        var timestampMetadata = cache.Parsed(timestamp, bytes => MetaListMetadata.TimestampFromEnvelope(SignedEnvelope.Parse(bytes)));
+        var timestampMetadata = Parse(timestamp, static bytes => MetaListMetadata.TimestampFromEnvelope(SignedEnvelope.Parse(bytes)));
         var snapshotSha = Sha256Of(timestampMetadata, RoleName.Snapshot)
             ?? throw new TufFormatException("the current timestamp has no sha256 of the snapshot");
         var snapshot = await reader.GetByChecksumAsync(gun, RoleName.Snapshot, snapshotSha, cancellationToken);
@@ -238,7 +238,12 @@ internal sealed partial class RepositoryService(
             ? null
             : new Chain(
                 new Parsed(timestamp, timestampMetadata),
-                new Parsed(snapshot, cache.Parsed(snapshot, bytes => MetaListMetadata.SnapshotFromEnvelope(SignedEnvelope.Parse(bytes)))));
+                new Parsed(snapshot, Parse(snapshot, static bytes => MetaListMetadata.SnapshotFromEnvelope(SignedEnvelope.Parse(bytes)))));
+
+        // Parsed forms are kept only for what GETs read through the cache; an update's reads are used once (kept, every
+        // publish would leave two parsed files behind that nothing reads again).
+        MetaListMetadata Parse(StoredFile file, Func<byte[], MetaListMetadata> parse) =>
+            reader == cache ? cache.Parsed(file, parse) : parse(file.Data);
     }
 
     private static async Task<StoredFile?> GetBySnapshotEntryAsync(IMetadataReader reader, string gun, string role, Parsed snapshot, CancellationToken cancellationToken)
