@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -31,7 +32,23 @@ internal sealed class NotaryErrorResult(NotaryErrorCode code, JsonNode? detail) 
 
     public NotaryErrorCode Code => code;
 
-    public async Task ExecuteAsync(HttpContext httpContext)
+    public Task ExecuteAsync(HttpContext httpContext)
+    {
+        // One buffer, one write: the body and Go's trailing newline leave in one TLS record.
+        var bytes = detail is null || detail is JsonObject { Count: 0 }
+            ? FixedBodies.GetOrAdd((code, detail is not null), static key => Serialize(key.Code, key.EmptyDetail ? EmptyDetail : null))
+            : Serialize(code, detail);
+        httpContext.Response.StatusCode = code.Status;
+        httpContext.Response.ContentType = "application/json; charset=utf-8";
+        httpContext.Response.ContentLength = bytes.Length;
+        return httpContext.Response.Body.WriteAsync(bytes, httpContext.RequestAborted).AsTask();
+    }
+
+    // Bodies without detail or with the empty detail depend only on the code (one of the fixed set above): serialized
+    // once per code.
+    private static readonly ConcurrentDictionary<(NotaryErrorCode Code, bool EmptyDetail), byte[]> FixedBodies = new();
+
+    private static byte[] Serialize(NotaryErrorCode code, JsonNode? detail)
     {
         var error = new JsonObject { ["code"] = code.Code, ["message"] = code.Message };
         if (detail is not null)
@@ -40,12 +57,7 @@ internal sealed class NotaryErrorResult(NotaryErrorCode code, JsonNode? detail) 
         }
 
         var body = new JsonObject { ["errors"] = new JsonArray(error) };
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(body, JsonOptions);
-        httpContext.Response.StatusCode = code.Status;
-        httpContext.Response.ContentType = "application/json; charset=utf-8";
-        httpContext.Response.ContentLength = bytes.Length + 1;
-        await httpContext.Response.Body.WriteAsync(bytes, httpContext.RequestAborted);
-        await httpContext.Response.Body.WriteAsync("\n"u8.ToArray(), httpContext.RequestAborted);
+        return [.. JsonSerializer.SerializeToUtf8Bytes(body, JsonOptions), (byte)'\n'];
     }
 
     // Go's encoder escapes < > & in strings; the client does not care, but relaxed escaping keeps messages readable.
