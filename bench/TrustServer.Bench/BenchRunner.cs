@@ -156,16 +156,17 @@ internal static class BenchRunner
         }
     }
 
-    // The target named, after restarting notary-server if the previous load killed it (BenchStack.RestartReferenceIfExitedAsync).
+    // TrustServer or the reference, by name; the reference restarted first if the previous load killed it
+    // (BenchStack.RestartReferenceIfExitedAsync).
     private static async Task<Target> CurrentTargetAsync(BenchStack stack, string name, Report report, Action<string> progress, string next, CancellationToken cancellationToken)
     {
-        if (name == stack.Reference.Name)
+        if (name != stack.Reference.Name)
         {
-            await RestartReferenceIfDeadAsync(stack, report, progress, next, cancellationToken);
-            return stack.Reference;
+            return stack.TrustServer;
         }
 
-        return name == stack.TrustServer.Name ? stack.TrustServer : stack.Control;
+        await RestartReferenceIfDeadAsync(stack, report, progress, next, cancellationToken);
+        return stack.Reference;
     }
 
     // No measurement runs silently against a dead reference server: it is restarted, and the report says so.

@@ -59,7 +59,7 @@ public static class CertificateRules
             }
         }
 
-        if (checkExpiry && (now < notBefore.AddDays(-1) || now > notAfter))
+        if (checkExpiry && ExpiryBoundaries(certificate) is var (validFrom, validUntil) && (now < validFrom || now > validUntil))
         {
             return $"certificate with CN {commonName} is expired";
         }
