@@ -1,8 +1,6 @@
-using System.Buffers.Text;
-using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
+using System.Buffers;
 using System.Text.Json;
+using Jose;
 using TrustServer.Signing.Keys;
 
 namespace TrustServer.Signing.Encryption;
@@ -10,7 +8,8 @@ namespace TrustServer.Signing.Encryption;
 /// <summary>
 /// The JWE compact serialization notary-signer uses for private keys at rest (spec signer.md §5, RFC 7516):
 /// key management <c>PBES2-HS256+A128KW</c> (RFC 7518 §4.8) and content encryption <c>A256GCM</c> (§5.3).
-/// Only this one combination is produced or accepted.
+/// Only this one combination is produced or accepted. The cryptography is jose-jwt's (the .NET sibling of
+/// notary-signer's jose2go), run with this class's own <see cref="JwtSettings"/>, never the library's global defaults.
 /// </summary>
 internal static class Jwe
 {
@@ -23,54 +22,35 @@ internal static class Jwe
     /// <summary>PBKDF2 iterations notary-signer (jose2go) writes.</summary>
     public const int DefaultIterations = 8192;
 
-    /// <summary>Upper bound on <c>p2c</c> when decrypting, so a crafted row cannot make us spin (RFC 7518 §8.8).</summary>
-    public const int MaxIterations = 1_000_000;
+    /// <summary>
+    /// Upper bound on <c>p2c</c>, checked before any PBKDF2 work, so a crafted row cannot make us spin (RFC 7518
+    /// §8.8). jose-jwt's own bound for this algorithm (OWASP's PBKDF2-HMAC-SHA256 figure), ~38 times what
+    /// notary-signer writes; a refused row costs nothing, an accepted one at most ~0.3 s of one core.
+    /// </summary>
+    public const int MaxIterations = 310_000;
 
-    private const int SaltLength = 12;
-    private const int KekLength = 16;
-    private const int CekLength = 32;
-    private const int IvLength = 12;
-    private const int TagLength = 16;
+    private static readonly JwtSettings Settings = new JwtSettings()
+        .RegisterJwa(
+            JweAlgorithm.PBES2_HS256_A128KW,
+            new Pbse2HmacShaKeyManagementWithAesKeyWrap(128, new AesKeyWrapManagement(128), MaxIterations, minIterations: 1))
+        .RegisterMapper(new GoMapOrderJsonMapper());
 
-    /// <summary>Encrypts <paramref name="plaintext"/> under <paramref name="passphrase"/>; returns the compact string.</summary>
-    public static string Encrypt(ReadOnlySpan<byte> plaintext, string passphrase, int iterations = DefaultIterations)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(iterations, 1);
-        var p2s = RandomNumberGenerator.GetBytes(SaltLength);
+    // Five unpadded base64url parts: no padding, whitespace or JSON serialization (which jose-jwt would also accept).
+    private static readonly SearchValues<char> CompactAlphabet =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.");
 
-        // Members in sorted order, as Go marshals a map: byte-for-byte what notary-signer writes.
-        var header = string.Create(
-            CultureInfo.InvariantCulture,
-            $"{{\"alg\":\"{KeyWrapAlgorithm}\",\"enc\":\"{EncryptionAlgorithm}\",\"p2c\":{iterations},\"p2s\":\"{Base64Url.EncodeToString(p2s)}\"}}");
-        var encodedHeader = Base64Url.EncodeToString(Encoding.UTF8.GetBytes(header));
-
-        var kek = DeriveKek(passphrase, p2s, iterations);
-        var cek = RandomNumberGenerator.GetBytes(CekLength);
-        var iv = RandomNumberGenerator.GetBytes(IvLength);
-        var ciphertext = new byte[plaintext.Length];
-        var tag = new byte[TagLength];
-        try
-        {
-            var wrapped = AesKeyWrap.Wrap(kek, cek);
-            using (var gcm = new AesGcm(cek, TagLength))
-            {
-                gcm.Encrypt(iv, plaintext, ciphertext, tag, Encoding.ASCII.GetBytes(encodedHeader));
-            }
-
-            return string.Join(
-                '.',
-                encodedHeader,
-                Base64Url.EncodeToString(wrapped),
-                Base64Url.EncodeToString(iv),
-                Base64Url.EncodeToString(ciphertext),
-                Base64Url.EncodeToString(tag));
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(kek);
-            CryptographicOperations.ZeroMemory(cek);
-        }
-    }
+    /// <summary>
+    /// Encrypts <paramref name="plaintext"/> under <paramref name="passphrase"/> with a fresh 12-byte salt, CEK and IV;
+    /// returns the compact string. <paramref name="iterations"/> must be within 1..<see cref="MaxIterations"/>.
+    /// </summary>
+    public static string Encrypt(byte[] plaintext, string passphrase, int iterations = DefaultIterations) =>
+        JWT.EncodeBytes(
+            plaintext,
+            passphrase,
+            JweAlgorithm.PBES2_HS256_A128KW,
+            JweEncryption.A256GCM,
+            extraHeaders: new Dictionary<string, object> { ["p2c"] = iterations },
+            settings: Settings);
 
     /// <summary>
     /// Decrypts a compact JWE. Throws <see cref="KeyDecryptionException"/> for anything malformed, an unsupported
@@ -78,128 +58,57 @@ internal static class Jwe
     /// </summary>
     public static byte[] Decrypt(string compact, string passphrase)
     {
-        var parts = compact.Split('.');
-        if (parts.Length != 5)
+        if (compact.Count('.') != 4 || compact.AsSpan().ContainsAnyExcept(CompactAlphabet))
         {
-            throw Malformed("expected 5 parts");
+            throw Malformed("expected 5 unpadded base64url parts");
         }
 
-        var headerBytes = DecodePart(parts[0], "header");
-        var (iterations, p2s) = ParseHeader(headerBytes);
-        var wrapped = DecodePart(parts[1], "encrypted key");
-        var iv = DecodePart(parts[2], "initialization vector");
-        var ciphertext = DecodePart(parts[3], "ciphertext");
-        var tag = DecodePart(parts[4], "authentication tag");
-        if (wrapped.Length != CekLength + 8 || iv.Length != IvLength || tag.Length != TagLength)
-        {
-            throw Malformed("wrong part length");
-        }
-
-        var kek = DeriveKek(passphrase, p2s, iterations);
-        var cek = AesKeyWrap.Unwrap(kek, wrapped);
-        CryptographicOperations.ZeroMemory(kek);
-        if (cek is null)
-        {
-            throw new KeyDecryptionException("JWE decryption failed: wrong passphrase or corrupted key");
-        }
-
-        var plaintext = new byte[ciphertext.Length];
         try
         {
-            using var gcm = new AesGcm(cek, TagLength);
-            gcm.Decrypt(iv, ciphertext, tag, plaintext, Encoding.ASCII.GetBytes(parts[0]));
-            return plaintext;
+            var header = JWT.Headers(compact, Settings);
+
+            // notary-signer never writes these; jose-jwt would inflate "zip" and ignore "crit": refuse rather than misread.
+            if (header is null || header.ContainsKey("zip") || header.ContainsKey("crit"))
+            {
+                throw Malformed("header is not a JSON object or has zip or crit");
+            }
+
+            // jose-jwt casts these without checking their JSON type (p2s: null would surface as a NullReferenceException).
+            if (!header.TryGetValue("p2c", out var p2c) || p2c is not long || !header.TryGetValue("p2s", out var p2s) || p2s is not string)
+            {
+                throw Malformed("p2c must be an integer and p2s a string");
+            }
+
+            // alg and enc are pinned; p2c is bounded by Settings before the key derivation.
+            return JWT.DecodeBytes(compact, passphrase, JweAlgorithm.PBES2_HS256_A128KW, JweEncryption.A256GCM, Settings);
         }
-        catch (CryptographicException ex)
+        catch (IntegrityException ex)
         {
-            CryptographicOperations.ZeroMemory(plaintext);
+            throw new KeyDecryptionException("JWE decryption failed: wrong passphrase or corrupted key", ex);
+        }
+        catch (EncryptionException ex)
+        {
             throw new KeyDecryptionException("JWE decryption failed: authentication tag mismatch", ex);
         }
-        finally
+        catch (Exception ex) when (ex is JoseException or ArgumentException or FormatException or OverflowException or JsonException)
         {
-            CryptographicOperations.ZeroMemory(cek);
-        }
-    }
-
-    /// <summary>PBKDF2-HMAC-SHA256 with salt = UTF8(alg) ‖ 0x00 ‖ p2s (RFC 7518 §4.8.1.1), 16-byte output for A128KW.</summary>
-    internal static byte[] DeriveKek(string passphrase, ReadOnlySpan<byte> p2s, int iterations)
-    {
-        var algorithm = Encoding.UTF8.GetBytes(KeyWrapAlgorithm);
-        var salt = new byte[algorithm.Length + 1 + p2s.Length];
-        algorithm.CopyTo(salt, 0);
-        p2s.CopyTo(salt.AsSpan(algorithm.Length + 1));
-        return Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(passphrase), salt, iterations, HashAlgorithmName.SHA256, KekLength);
-    }
-
-    private static (int Iterations, byte[] Salt) ParseHeader(byte[] headerBytes)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(headerBytes);
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                throw Malformed("header is not a JSON object");
-            }
-
-            if (!root.TryGetProperty("alg", out var alg) || alg.ValueKind != JsonValueKind.String || alg.GetString() != KeyWrapAlgorithm)
-            {
-                throw Malformed("unsupported or missing alg");
-            }
-
-            if (!root.TryGetProperty("enc", out var enc) || enc.ValueKind != JsonValueKind.String || enc.GetString() != EncryptionAlgorithm)
-            {
-                throw Malformed("unsupported or missing enc");
-            }
-
-            // Compression and critical extensions are never written by notary-signer; refuse rather than misread.
-            if (root.TryGetProperty("zip", out _) || root.TryGetProperty("crit", out _))
-            {
-                throw Malformed("unsupported zip or crit header");
-            }
-
-            if (!root.TryGetProperty("p2c", out var p2c) || p2c.ValueKind != JsonValueKind.Number
-                || !p2c.TryGetInt32(out var iterations) || iterations < 1 || iterations > MaxIterations)
-            {
-                throw Malformed("missing or out-of-range p2c");
-            }
-
-            if (!root.TryGetProperty("p2s", out var p2s) || p2s.ValueKind != JsonValueKind.String)
-            {
-                throw Malformed("missing p2s");
-            }
-
-            var salt = DecodePart(p2s.GetString()!, "p2s");
-            if (salt.Length < 8)
-            {
-                throw Malformed("p2s shorter than 8 bytes");
-            }
-
-            return (iterations, salt);
-        }
-        catch (JsonException ex)
-        {
-            throw new KeyDecryptionException("malformed JWE: header is not valid JSON", ex);
-        }
-    }
-
-    private static byte[] DecodePart(string part, string what)
-    {
-        // Strictly the unpadded URL-safe alphabet: no padding, no whitespace (which Base64Url.IsValid would allow).
-        if (part.Length % 4 == 1 || !part.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
-        {
-            throw Malformed($"{what} is not unpadded base64url");
-        }
-
-        try
-        {
-            return Base64Url.DecodeFromChars(part);
-        }
-        catch (FormatException ex)
-        {
-            throw new KeyDecryptionException($"malformed JWE: {what} is not base64url", ex);
+            throw new KeyDecryptionException($"malformed JWE: {ex.Message}", ex);
         }
     }
 
     private static KeyDecryptionException Malformed(string reason) => new($"malformed JWE: {reason}");
+
+    /// <summary>
+    /// jose-jwt's mapper, writing header members sorted by name as Go marshals a map: the header is then byte for byte
+    /// notary-signer's, <c>{"alg":…,"enc":…,"p2c":…,"p2s":…}</c> (spec signer.md §5).
+    /// </summary>
+    private sealed class GoMapOrderJsonMapper : IJsonMapper
+    {
+        private readonly JsonMapper _inner = new();
+
+        public string Serialize(object obj) =>
+            _inner.Serialize(obj is IDictionary<string, object> members ? new SortedDictionary<string, object>(members, StringComparer.Ordinal) : obj);
+
+        public T Parse<T>(string json) => _inner.Parse<T>(json);
+    }
 }
