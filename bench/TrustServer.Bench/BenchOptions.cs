@@ -16,7 +16,7 @@ internal sealed class BenchOptions
           --connections <list>    wrk connection counts, comma separated (default 16,64)
           --threads <n>           wrk threads (default 2: the machine has 2 cores)
           --parallel-repos <n>    repositories published in parallel (default 8)
-          --only <part>           run one part only: reads (the GET rows) or publishes
+          --only <part>           run one part only: reads (the GET rows), publishes or uploads (large invalid uploads)
           --results <dir>         where to keep raw output and the summary (default bench/results/<timestamp>)
           --help                  this text
 
@@ -45,6 +45,9 @@ internal sealed class BenchOptions
 
     /// <summary>Whether the publish rows run (not when <c>--only reads</c>).</summary>
     public bool RunPublishes { get; private set; } = true;
+
+    /// <summary>Whether the large-upload rows run (issue §5; not with <c>--only reads|publishes</c>).</summary>
+    public bool RunUploads { get; private set; } = true;
 
     public string? ResultsDirectory { get; private set; }
 
@@ -90,11 +93,12 @@ internal sealed class BenchOptions
                     options.ParallelRepositories = Positive(Next(), "--parallel-repos");
                     break;
                 case "--only":
-                    (options.RunReads, options.RunPublishes) = Next() switch
+                    (options.RunReads, options.RunPublishes, options.RunUploads) = Next() switch
                     {
-                        "reads" => (true, false),
-                        "publishes" => (false, true),
-                        var part => throw new ArgumentException($"--only: '{part}' is not 'reads' or 'publishes'"),
+                        "reads" => (true, false, false),
+                        "publishes" => (false, true, false),
+                        "uploads" => (false, false, true),
+                        var part => throw new ArgumentException($"--only: '{part}' is not 'reads', 'publishes' or 'uploads'"),
                     };
                     break;
                 case "--results":

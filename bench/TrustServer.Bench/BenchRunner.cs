@@ -72,6 +72,11 @@ internal static class BenchRunner
             await MeasurePublishesAsync(options, stack, cpu, report, Progress, cancellationToken);
         }
 
+        if (options.RunUploads)
+        {
+            await LargeUploads.MeasureAsync(stack, Seeder.Gun, report, Progress, cancellationToken);
+        }
+
         foreach (var (name, process) in stack.Processes)
         {
             var after = process.ReadMemory();

@@ -44,6 +44,8 @@ internal sealed class Report
 
     public List<MemorySample> Memory { get; } = [];
 
+    public List<LargeUploadRow> LargeUploads { get; } = [];
+
     public List<string> Notes { get; } = [];
 
     public IReadOnlyList<TargetCheck> CheckTargets()
@@ -72,6 +74,14 @@ internal sealed class Report
         {
             var ratio = ours is null || reference is null || reference.PublishesPerSecond <= 0 ? (double?)null : ours.PublishesPerSecond / reference.PublishesPerSecond;
             checks.Add(new TargetCheck($">= 5x notary-server publishes/s, {name}", ratio is null ? "not measured" : $"{ratio:F2}x ref", ratio is null ? null : ratio >= 5));
+        }
+
+        foreach (var row in LargeUploads.Where(r => r.TrustServer is not null))
+        {
+            var perUpload = row.TrustServer!.PeakGrowthKiB * 1024.0 / (row.UploadBytes * row.AtOnce);
+            checks.Add(new TargetCheck($"RSS growth <= 3x the upload, {row.Name}", $"{perUpload:F2}x", perUpload <= 3));
+            var time = row.Reference is null ? (double?)null : row.TrustServer.Seconds / row.Reference.Seconds;
+            checks.Add(new TargetCheck($"time <= 2x notary-server, {row.Name}", time is null ? "not measured" : $"{time:F2}x ref", time is null ? null : time <= 2));
         }
 
         var server = Memory.FirstOrDefault(m => m.Process == "TrustServer server")?.AfterPublishesKiB;
@@ -116,6 +126,20 @@ internal sealed class Report
             var ratio = ours is null || reference is null || reference.PublishesPerSecond <= 0 ? (double?)null : ours.PublishesPerSecond / reference.PublishesPerSecond;
             text.AppendLine(CultureInfo.InvariantCulture,
                 $"| {name} | {Pub(ours)} | {Ms(ours?.P50Ms)} | {Ms(ours?.P99Ms)} | {Pub(reference)} | {Ms(reference?.P50Ms)} | {Ms(reference?.P99Ms)} | {Format(ratio, "0.00'x'")} |");
+        }
+
+        if (LargeUploads.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine("### Large uploads that fail validation (targets.json to the seeded repository; s, and server RSS growth in MiB: peak / still there 2 s later)");
+            text.AppendLine();
+            text.AppendLine("| upload | TrustServer s | peak | after 2 s | answer | notary-server s | peak | after 2 s | answer |");
+            text.AppendLine("|---|---:|---:|---:|---|---:|---:|---:|---|");
+            foreach (var row in LargeUploads)
+            {
+                text.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {row.Name} | {Upload(row.TrustServer)} | {Upload(row.Reference)} |");
+            }
         }
 
         text.AppendLine();
@@ -208,6 +232,7 @@ internal sealed class Report
         },
         reads = Reads.Select(c => new { row = c.Row.Name, c.Connections, c0 = c.Control, trustServer = c.TrustServer, notaryServer = c.Reference }),
         publishes = Publishes.Select(p => new { name = p.Name, trustServer = p.TrustServer, notaryServer = p.Reference }),
+        largeUploads = LargeUploads,
         memory = Memory,
         targets = CheckTargets().Select(c => new { c.Target, c.Measured, verdict = c.Verdict }),
         notes = Notes,
@@ -248,4 +273,8 @@ internal sealed class Report
     private static string Mib(long? kib) => kib is null ? "–" : (kib.Value / 1024.0).ToString("0.0", CultureInfo.InvariantCulture);
 
     private static string Format(double? value, string format) => value is null ? "–" : value.Value.ToString(format, CultureInfo.InvariantCulture);
+
+    private static string Upload(LargeUploadResult? result) => result is null
+        ? "– | – | – | –"
+        : string.Create(CultureInfo.InvariantCulture, $"{result.Seconds:0.00} | {result.PeakGrowthKiB / 1024} | {result.RetainedGrowthKiB / 1024} | {result.Answers}");
 }

@@ -97,6 +97,15 @@ internal static partial class NotaryEndpoints
     {
         var gun = match.Groups["gun"].Value;
         var limits = context.RequestServices.GetRequiredService<IOptions<LimitsOptions>>().Value;
+        var gate = context.RequestServices.GetRequiredService<UploadGate>();
+        using var turn = await gate.EnterAsync(context.RequestAborted);
+        if (turn is null)
+        {
+            // The body stays unread: waiting uploads cost a connection, not memory.
+            context.Response.Headers.RetryAfter = gate.TimeoutSeconds.ToString(CultureInfo.InvariantCulture);
+            return NotaryErrors.Of(NotaryErrorCode.Unavailable, JsonValue.Create($"more than {limits.MaxConcurrentUploads} uploads in progress; retry later"));
+        }
+
         var (uploads, error) = await UploadReader.ReadAsync(context.Request, limits);
         if (error is not null)
         {

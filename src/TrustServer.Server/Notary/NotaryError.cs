@@ -22,6 +22,9 @@ internal sealed record NotaryErrorCode(string Code, int Status, string Message)
     public static readonly NotaryErrorCode InvalidParameters = new("INVALID_PARAMETERS", 400, "The parameters provided are not valid.");
     public static readonly NotaryErrorCode Unknown = new("UNKNOWN", 500, "unknown error");
     public static readonly NotaryErrorCode Unauthorized = new("UNAUTHORIZED", 401, "authentication required");
+
+    /// <summary>The generic errcode of Notary's error package; answered when no upload turn came in time (README, Limits).</summary>
+    public static readonly NotaryErrorCode Unavailable = new("UNAVAILABLE", 503, "service unavailable");
 }
 
 /// <summary>An error response in the Notary envelope.</summary>

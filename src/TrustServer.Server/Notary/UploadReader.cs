@@ -59,11 +59,10 @@ internal static class UploadReader
                     return (null, NotaryErrors.Of(NotaryErrorCode.InvalidRole, JsonValue.Create(role)));
                 }
 
-                using var buffer = new MemoryStream();
-                await section.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted);
+                var bytes = await ReadAllAsync(section.Body, request.HttpContext.RequestAborted);
                 try
                 {
-                    uploads.Add(MetadataUpload.Parse(role, buffer.ToArray()));
+                    uploads.Add(MetadataUpload.Parse(role, bytes));
                 }
                 catch (TufFormatException)
                 {
@@ -84,6 +83,33 @@ internal static class UploadReader
         }
 
         return (uploads, null);
+    }
+
+    // The part's bytes in one exact array. Read in chunks below the large-object threshold: a growing MemoryStream
+    // would leave ~2x the part in large-object garbage (doublings plus ToArray) until the next full GC.
+    private static async Task<byte[]> ReadAllAsync(Stream body, CancellationToken cancellationToken)
+    {
+        const int ChunkSize = 64 * 1024;
+        var chunks = new List<byte[]>();
+        int last;
+        while (true)
+        {
+            var chunk = new byte[ChunkSize];
+            last = await body.ReadAtLeastAsync(chunk, ChunkSize, throwOnEndOfStream: false, cancellationToken);
+            chunks.Add(chunk);
+            if (last < ChunkSize)
+            {
+                break;
+            }
+        }
+
+        var result = new byte[((chunks.Count - 1) * ChunkSize) + last];
+        for (var i = 0; i < chunks.Count; i++)
+        {
+            chunks[i].AsSpan(0, i == chunks.Count - 1 ? last : ChunkSize).CopyTo(result.AsSpan(i * ChunkSize));
+        }
+
+        return result;
     }
 
     // The raw filename parameter (filename* when there is no filename), with one ".json" suffix removed.

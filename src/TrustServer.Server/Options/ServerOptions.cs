@@ -109,4 +109,15 @@ public sealed class LimitsOptions
     /// <summary>Longest GUN in UTF-8 bytes (notary's varchar(255) columns).</summary>
     [Range(1, 255)]
     public int MaxGunBytes { get; set; } = 255;
+
+    /// <summary>
+    /// Most uploads read, validated and stored at once; each holds its bytes (and, once its signatures check out, its
+    /// parsed model) in memory. Further uploads wait unread for a turn.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int MaxConcurrentUploads { get; set; } = 4;
+
+    /// <summary>How long an upload waits for a turn before it is answered <c>503 UNAVAILABLE</c> with <c>Retry-After</c>.</summary>
+    [Range(1, 3600)]
+    public int UploadQueueTimeoutSeconds { get; set; } = 30;
 }

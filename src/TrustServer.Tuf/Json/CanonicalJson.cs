@@ -20,8 +20,23 @@ public static class CanonicalJson
         return buffer.WrittenSpan.ToArray();
     }
 
-    /// <summary>Parses JSON and re-encodes it canonically: the bytes a Notary signature covers.</summary>
-    public static byte[] Canonicalize(ReadOnlySpan<byte> json) => Encode(JsonParser.Parse(json));
+    /// <summary>
+    /// Parses JSON and re-encodes it canonically: the bytes a Notary signature covers. Same result as
+    /// <c>Encode(JsonParser.Parse(json))</c>, but works on the bytes (one <see cref="JsonParser.Outline"/> per object or
+    /// array, leaves decoded one at a time) so a large body never becomes a tree: the cost is about one output buffer.
+    /// </summary>
+    public static byte[] Canonicalize(ReadOnlySpan<byte> json)
+    {
+        var value = json.Trim(" \t\r\n"u8);
+        if (value.IsEmpty || value[0] is not ((byte)'{' or (byte)'['))
+        {
+            return Encode(JsonParser.Parse(json));
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(Math.Max(256, value.Length));
+        WriteCanonical(buffer, value);
+        return buffer.WrittenSpan.ToArray();
+    }
 
     /// <summary>Orders strings by their UTF-8 bytes (Go string order), which differs from UTF-16 ordinal order.</summary>
     public static int CompareUtf8(string left, string right)
@@ -43,6 +58,74 @@ public static class CanonicalJson
             {
                 return order;
             }
+        }
+    }
+
+    // One value, already trimmed; JsonParser.Outline checks containers in full before anything is written.
+    private static void WriteCanonical(ArrayBufferWriter<byte> output, ReadOnlySpan<byte> value)
+    {
+        switch (value.IsEmpty ? 0 : value[0])
+        {
+            case (byte)'{' or (byte)'[':
+                var outline = JsonParser.Outline(value);
+                var children = outline.Children;
+                if (outline.Kind == JsonValueKind.Array)
+                {
+                    output.Write("["u8);
+                    for (var i = 0; i < children.Count; i++)
+                    {
+                        if (i > 0)
+                        {
+                            output.Write(","u8);
+                        }
+
+                        WriteCanonical(output, value.Slice(children[i].Offset, children[i].Length));
+                    }
+
+                    output.Write("]"u8);
+                    break;
+                }
+
+                // Sorted by key, ties by position, so that of duplicate keys the last one is written (Go decoder).
+                var order = new int[children.Count];
+                for (var i = 0; i < order.Length; i++)
+                {
+                    order[i] = i;
+                }
+
+                Array.Sort(order, (x, y) => CompareUtf8(children[x].Key!, children[y].Key!) is var c && c != 0 ? c : x.CompareTo(y));
+                output.Write("{"u8);
+                var first = true;
+                for (var i = 0; i < order.Length; i++)
+                {
+                    var member = children[order[i]];
+                    if (i + 1 < order.Length && children[order[i + 1]].Key == member.Key)
+                    {
+                        continue;
+                    }
+
+                    if (!first)
+                    {
+                        output.Write(","u8);
+                    }
+
+                    first = false;
+                    WriteString(output, member.Key!);
+                    output.Write(":"u8);
+                    WriteCanonical(output, value.Slice(member.Offset, member.Length));
+                }
+
+                output.Write("}"u8);
+                break;
+            case (byte)'"':
+                WriteString(output, JsonParser.DecodeString(value));
+                break;
+            case (byte)'-' or (>= (byte)'0' and <= (byte)'9'):
+                output.Write(Encoding.ASCII.GetBytes(FormatNumber(new JsonNumber(Encoding.ASCII.GetString(value)))));
+                break;
+            default:
+                Write(output, JsonParser.Parse(value)); // true, false, null
+                break;
         }
     }
 

@@ -36,7 +36,10 @@ public abstract class JsonValue
     public int SourceLength { get; internal set; }
 
     /// <summary>Describes the kind for error messages ("an object", "a string", ...).</summary>
-    internal string Describe() => Kind switch
+    internal string Describe() => Describe(Kind);
+
+    /// <summary>Describes a kind for error messages.</summary>
+    internal static string Describe(JsonValueKind kind) => kind switch
     {
         JsonValueKind.Object => "an object",
         JsonValueKind.Array => "an array",
@@ -184,3 +187,9 @@ public sealed class JsonLiteral : JsonValue
     /// <summary>The boolean value (false for null).</summary>
     public bool BooleanValue { get; }
 }
+
+/// <summary>A direct child of an outlined object or array: its key (null in arrays), kind, and place in the input.</summary>
+public readonly record struct JsonOutlineEntry(string? Key, JsonValueKind Kind, int Offset, int Length);
+
+/// <summary>An object or array checked in full but not built: its kind and its direct children (<see cref="JsonParser.Outline"/>).</summary>
+public sealed record JsonOutline(JsonValueKind Kind, IReadOnlyList<JsonOutlineEntry> Children);

@@ -22,6 +22,27 @@ public static class ThresholdVerifier
             return "valid signatures did not meet threshold";
         }
 
+        // Cheap checks before canonicalizing the body (a large body costs its size once more): Go's hard error for a
+        // key whose ID does not match its content, then whether enough distinct role keys signed at all.
+        var candidates = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var signature in file.Signatures)
+        {
+            if (role.Keys.TryGetValue(signature.KeyId, out var key))
+            {
+                if (key.Id != signature.KeyId)
+                {
+                    return "key ID is not valid for key content";
+                }
+
+                candidates.Add(signature.KeyId);
+            }
+        }
+
+        if (candidates.Count < role.Threshold)
+        {
+            return ThresholdNotMet(role);
+        }
+
         byte[] message;
         try
         {
@@ -35,22 +56,16 @@ public static class ThresholdVerifier
         var valid = new HashSet<string>(StringComparer.Ordinal);
         foreach (var signature in file.Signatures)
         {
-            if (!role.Keys.TryGetValue(signature.KeyId, out var key))
-            {
-                continue; // signatures by keys outside the role are ignored
-            }
-
-            if (key.Id != signature.KeyId)
-            {
-                return "key ID is not valid for key content";
-            }
-
-            if (SignatureVerifier.Verify(key, signature.Method, message, signature.Value))
+            // Signatures by keys outside the role are ignored; a key that already verified needs no second look.
+            if (role.Keys.TryGetValue(signature.KeyId, out var key) && !valid.Contains(signature.KeyId)
+                && SignatureVerifier.Verify(key, signature.Method, message, signature.Value))
             {
                 valid.Add(signature.KeyId);
             }
         }
 
-        return valid.Count < role.Threshold ? $"valid signatures did not meet threshold for {role.Name}" : null;
+        return valid.Count < role.Threshold ? ThresholdNotMet(role) : null;
     }
+
+    private static string ThresholdNotMet(BaseRole role) => $"valid signatures did not meet threshold for {role.Name}";
 }

@@ -116,7 +116,7 @@ public sealed class UpdateValidator(TimeProvider timeProvider)
             byte[] snapshotBytes;
             if (uploads.TryGetValue(RoleName.Snapshot, out var snapshotUpload))
             {
-                Fail(ValidationErrorKind.BadSnapshot, () => LoadSnapshot(snapshotUpload.File));
+                Fail(ValidationErrorKind.BadSnapshot, () => LoadSnapshot(snapshotUpload.File, uploads.Keys));
                 snapshotBytes = snapshotUpload.File.Bytes;
                 files.Add(ToFile(snapshotUpload));
             }
@@ -242,7 +242,7 @@ public sealed class UpdateValidator(TimeProvider timeProvider)
         private static TufFormatException DelegationDoesNotExist(string role) =>
             new($"tuf: invalid role {role}. delegation does not exist");
 
-        private void LoadSnapshot(SignedEnvelope file)
+        private void LoadSnapshot(SignedEnvelope file, IEnumerable<string> uploaded)
         {
             RequireThreshold(file, _root!.GetBaseRole(RoleName.Snapshot));
             var snapshot = MetaListMetadata.SnapshotFromEnvelope(file);
@@ -253,6 +253,35 @@ public sealed class UpdateValidator(TimeProvider timeProvider)
             foreach (var (role, bytes) in _notChecksummed.OrderBy(r => r.Key == RoleName.Root ? 0 : 1).ThenBy(r => r.Key, Comparer<string>.Create(RoleName.CompareForValidation)))
             {
                 var problem = FileMeta.CheckHashes(bytes, role, snapshot.Meta.GetValueOrDefault(role)?.Hashes);
+                if (problem is not null)
+                {
+                    throw new TufFormatException(problem);
+                }
+            }
+
+            CheckStoredEntries(snapshot, uploaded.ToHashSet(StringComparer.Ordinal));
+        }
+
+        // Stricter than notary-server (README, "Deviations from notary-server 0.7.0"): every role the snapshot names
+        // and the update does not carry must be the stored current file, hash and length. Otherwise a snapshot-only
+        // upload (e.g. one whose targets part was lost to a corrupt multipart boundary) would make the current chain
+        // point at a file the server does not have.
+        private void CheckStoredEntries(MetaListMetadata snapshot, HashSet<string> uploaded)
+        {
+            foreach (var (role, meta) in snapshot.Meta.OrderBy(m => m.Key, StringComparer.Ordinal))
+            {
+                if (uploaded.Contains(role))
+                {
+                    continue;
+                }
+
+                if (!stored.CurrentFiles.TryGetValue(role, out var bytes))
+                {
+                    throw new TufFormatException($"{role} is neither in the update nor stored");
+                }
+
+                var problem = FileMeta.CheckHashes(bytes, role, meta.Hashes)
+                    ?? (meta.Length == bytes.Length ? null : $"length for {role} did not match: expected {meta.Length}, stored {bytes.Length}");
                 if (problem is not null)
                 {
                     throw new TufFormatException(problem);

@@ -251,18 +251,97 @@ public sealed class SnapshotValidationTests
     }
 
     [Fact]
-    public async Task Uploaded_LengthsAndUnrelatedEntriesAreNotChecked()
+    public async Task Uploaded_LengthsOfUploadedRolesAreNotChecked()
     {
         using var repo = new TestRepository();
         await repo.InitializeAsync();
         var targets = repo.Targets(2);
         var body = repo.SnapshotBody(2, [("root", repo.Current("root"))]);
         body.Object("meta").Set("targets", Meta(1, ("sha256", SHA256.HashData(targets))));
-        body.Object("meta").Set("targets/gone", Meta(-7, ("sha256", new byte[32])));
 
         var result = await repo.PublishAsync(("targets", targets), ("snapshot", TestRepository.Sign(body, repo.SnapshotKey)));
 
         UpdateAssert.Accepted(result, "targets", "snapshot", "timestamp");
+    }
+
+    // ---- §5.1, stricter than notary-server: roles named but not uploaded must be the stored ones ----
+
+    [Fact]
+    public async Task Uploaded_SnapshotOnly_NamingTargetsThatAreNotStored_Rejected()
+    {
+        using var repo = new TestRepository();
+        await repo.InitializeAsync();
+        var lostTargets = repo.Targets(2);
+
+        var result = await repo.PublishAsync(("snapshot", repo.Snapshot(2, ("root", repo.Current("root")), ("targets", lostTargets))));
+
+        UpdateAssert.Rejected(
+            result, ValidationErrorKind.BadSnapshot, $"sha256 checksum for targets did not match: expected {Convert.ToHexStringLower(SHA256.HashData(lostTargets))}");
+    }
+
+    [Fact]
+    public async Task Uploaded_SnapshotOnly_MatchingTheStoredFiles_Accepted()
+    {
+        using var repo = new TestRepository();
+        await repo.InitializeAsync();
+
+        var result = await repo.PublishAsync(("snapshot", repo.Snapshot(2, ("root", repo.Current("root")), ("targets", repo.Current("targets")))));
+
+        UpdateAssert.Accepted(result, "snapshot", "timestamp");
+    }
+
+    [Theory]
+    [InlineData("root")]
+    [InlineData("targets")]
+    public async Task Uploaded_StoredRoleWithTheRightHashesButAnotherLength_Rejected(string role)
+    {
+        using var repo = new TestRepository();
+        await repo.InitializeAsync();
+        var stored = repo.Current(role);
+        var body = repo.SnapshotBody(2, [("root", repo.Current("root")), ("targets", repo.Current("targets"))]);
+        body.Object("meta").Set(role, Meta(stored.Length + 1, ("sha256", SHA256.HashData(stored)), ("sha512", SHA512.HashData(stored))));
+
+        var result = await repo.PublishAsync(("snapshot", TestRepository.Sign(body, repo.SnapshotKey)));
+
+        UpdateAssert.Rejected(result, ValidationErrorKind.BadSnapshot, $"length for {role} did not match: expected {stored.Length + 1}, stored {stored.Length}");
+    }
+
+    [Fact]
+    public async Task Uploaded_NamingADelegationThatWasNeverStored_Rejected()
+    {
+        using var repo = new TestRepository();
+        using var a = KeySigner.Ecdsa();
+        await repo.InitializeAsync();
+        var targets = repo.Targets(2, delegations: [new Delegation("targets/a", [a])]);
+        var neverUploaded = TestRepository.Sign(repo.TargetsBody(1), a);
+
+        var result = await repo.PublishAsync(
+            ("targets", targets), ("snapshot", repo.Snapshot(2, ("root", repo.Current("root")), ("targets", targets), ("targets/a", neverUploaded))));
+
+        UpdateAssert.Rejected(result, ValidationErrorKind.BadSnapshot, "targets/a is neither in the update nor stored");
+    }
+
+    [Fact]
+    public async Task Uploaded_StoredDelegationNotInTheUpdate_MustMatch()
+    {
+        using var repo = new TestRepository();
+        using var a = KeySigner.Ecdsa();
+        await repo.InitializeAsync();
+        var root = repo.Current("root");
+        var targets = repo.Targets(2, delegations: [new Delegation("targets/a", [a])]);
+        var roleA = TestRepository.Sign(repo.TargetsBody(1), a);
+        UpdateAssert.Accepted(
+            await repo.PublishAsync(("targets", targets), ("targets/a", roleA), ("snapshot", repo.Snapshot(2, ("root", root), ("targets", targets), ("targets/a", roleA)))),
+            "targets", "targets/a", "snapshot", "timestamp");
+        var targets3 = repo.Targets(3, delegations: [new Delegation("targets/a", [a])]);
+        var otherA = TestRepository.Sign(repo.TargetsBody(2), a);
+
+        var stale = await repo.PublishAsync(("targets", targets3), ("snapshot", repo.Snapshot(3, ("root", root), ("targets", targets3), ("targets/a", otherA))));
+        var current = await repo.PublishAsync(("targets", targets3), ("snapshot", repo.Snapshot(3, ("root", root), ("targets", targets3), ("targets/a", roleA))));
+
+        UpdateAssert.Rejected(
+            stale, ValidationErrorKind.BadSnapshot, $"sha256 checksum for targets/a did not match: expected {Convert.ToHexStringLower(SHA256.HashData(otherA))}");
+        UpdateAssert.Accepted(current, "targets", "snapshot", "timestamp");
     }
 
     [Fact]
