@@ -16,7 +16,7 @@ namespace TrustServer.Testing;
 /// directory is owned by that user. A detached watchdog stops the cluster and removes the directory if this
 /// process dies without running its exit handlers (e.g. killed by a test-host timeout).
 /// </remarks>
-internal sealed class LocalPostgresCluster
+public sealed class LocalPostgresCluster
 {
     private const string ServiceUser = "postgres";
     private const string Superuser = "postgres";
@@ -166,6 +166,18 @@ internal sealed class LocalPostgresCluster
             TemporaryDirectory.DeleteQuietly(root);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Restarts the server as an operator would (<c>pg_ctl restart -m fast</c>: sessions are terminated with SQLSTATE
+    /// 57P01, same port and data); returns when it accepts connections again.
+    /// </summary>
+    public async Task RestartAsync(CancellationToken cancellationToken = default)
+    {
+        var log = Path.Combine(_rootDirectory, $"postgres-{Port.ToString(CultureInfo.InvariantCulture)}.log");
+        await RunAsServiceUserAsync("pg_ctl", ["-D", DataDirectory, "-l", log, "-m", "fast", "-w", "-t", "60", "restart"], cancellationToken)
+            .ConfigureAwait(false);
+        await WaitUntilAcceptingAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Stops the server (immediate shutdown: the data is thrown away anyway) and deletes the directory.</summary>

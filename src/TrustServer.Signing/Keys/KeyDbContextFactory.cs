@@ -1,6 +1,7 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
+using Npgsql;
 
 namespace TrustServer.Signing.Keys;
 
@@ -35,6 +36,42 @@ internal sealed class KeyDbContextFactory
         KeyStorageProvider.Postgres => new PostgresKeyDbContext((DbContextOptions<PostgresKeyDbContext>)_options),
         _ => new SqliteKeyDbContext((DbContextOptions<SqliteKeyDbContext>)_options),
     };
+
+    /// <summary>
+    /// Whether <paramref name="exception"/> (or an exception it wraps) is a PostgreSQL failure that a new attempt on a
+    /// new connection can cure: a broken or refused connection (SQLSTATE class 08, I/O errors, timeouts:
+    /// <see cref="NpgsqlException.IsTransient"/>) or a server that is shutting down, restarting or starting
+    /// (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now). Never for SQLite.
+    /// </summary>
+    public static bool IsTransient(Exception exception)
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            switch (current)
+            {
+                case PostgresException postgres:
+                    return postgres.SqlState.StartsWith("08", StringComparison.Ordinal)
+                        || postgres.SqlState is PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown or PostgresErrorCodes.CannotConnectNow;
+                case NpgsqlException npgsql:
+                    return npgsql.IsTransient;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Drops this database's idle pooled PostgreSQL connections: after a server restart every one of them is dead, and
+    /// Npgsql only finds out when it next uses one.
+    /// </summary>
+    public void ClearPool()
+    {
+        if (Provider == KeyStorageProvider.Postgres)
+        {
+            using var connection = new NpgsqlConnection(ConnectionString);
+            NpgsqlConnection.ClearPool(connection);
+        }
+    }
 
     /// <summary>Creates the directory of a SQLite database file if needed (the default path is relative, <c>data/</c>).</summary>
     public void EnsureStorageDirectory()
