@@ -52,22 +52,22 @@ public sealed class KeyStoreDatabaseRestartTests : IAsyncLifetime
         Assert.True(await PooledConnectionsAsync() >= 2, "precondition: several pooled connections");
         Assert.Single(await signing.SignAsync("example.com/restart/0", "timestamp", [keys[0]], Body, CancellationToken.None));
 
-        await Cluster.RestartAsync();
+        await Cluster.RestartServerAsync();
 
         // A key not in the store's cache: the sign path reads its row (then writes last_used).
         Assert.Single(await signing.SignAsync("example.com/restart/1", "timestamp", [keys[1]], Body, CancellationToken.None));
 
         // The sign path's write: last_used of an already cached key, due again after LastUsedResolution.
         clock.Now += KeyStore.LastUsedResolution;
-        await Cluster.RestartAsync();
+        await Cluster.RestartServerAsync();
         Assert.Single(await signing.SignAsync("example.com/restart/0", "timestamp", [keys[0]], Body, CancellationToken.None));
 
         // Get-or-create: returns the pending key (signed keys are active), stores exactly one row.
-        await Cluster.RestartAsync();
+        await Cluster.RestartServerAsync();
         var pending = await signing.CreateKeyAsync("example.com/restart/2", "timestamp", KeyType.Ecdsa);
         Assert.Equal(keys[2].Id, pending.Id);
 
-        await Cluster.RestartAsync();
+        await Cluster.RestartServerAsync();
         await services.GetRequiredService<KeyStore>().DeleteKeyAsync(keys[3].Id);
         Assert.Null(await signing.GetKeyInfoAsync(keys[3].Id));
     }
