@@ -1,7 +1,8 @@
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
+using Microsoft.Extensions.Logging;
 using Npgsql;
+using TrustServer.Data;
 
 namespace TrustServer.Signing.Keys;
 
@@ -61,8 +62,8 @@ internal sealed class KeyDbContextFactory
     }
 
     /// <summary>
-    /// Drops this database's idle pooled PostgreSQL connections: after a server restart every one of them is dead, and
-    /// Npgsql only finds out when it next uses one.
+    /// Drops this database's idle pooled PostgreSQL connections: when one has died (server restart, network cut) the
+    /// others most likely have too, and a dead one Npgsql cannot yet see as closed would fail the retry as well.
     /// </summary>
     public void ClearPool()
     {
@@ -73,24 +74,12 @@ internal sealed class KeyDbContextFactory
         }
     }
 
-    /// <summary>Creates the directory of a SQLite database file if needed (the default path is relative, <c>data/</c>).</summary>
-    public void EnsureStorageDirectory()
+    /// <summary>Creates an SQLite database file owner-only, with its directory, when missing (<see cref="SqliteDatabaseFile.EnsureCreated"/>).</summary>
+    public void EnsureSqliteFile(ILogger logger)
     {
-        if (Provider != KeyStorageProvider.Sqlite)
+        if (Provider == KeyStorageProvider.Sqlite)
         {
-            return;
-        }
-
-        var dataSource = new SqliteConnectionStringBuilder(ConnectionString).DataSource;
-        if (string.IsNullOrEmpty(dataSource) || dataSource == ":memory:" || dataSource.StartsWith("file:", StringComparison.Ordinal))
-        {
-            return;
-        }
-
-        var directory = Path.GetDirectoryName(Path.GetFullPath(dataSource));
-        if (!string.IsNullOrEmpty(directory))
-        {
-            Directory.CreateDirectory(directory);
+            SqliteDatabaseFile.EnsureCreated(ConnectionString, logger);
         }
     }
 }

@@ -71,11 +71,12 @@ public sealed partial class KeyStore
 
     /// <summary>
     /// Applies pending migrations (history in <c>__keys_migrations</c>). On PostgreSQL the initial migration adopts an
-    /// existing notary-signer <c>private_keys</c> table instead of failing. Creates the SQLite file's directory.
+    /// existing notary-signer <c>private_keys</c> table instead of failing. Creates a missing SQLite file owner-only
+    /// (mode 0600, directory 0700).
     /// </summary>
     public async Task MigrateAsync(CancellationToken cancellationToken = default)
     {
-        _contexts.EnsureStorageDirectory();
+        _contexts.EnsureSqliteFile(_logger);
         await using var context = _contexts.Create();
         await context.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
     }
