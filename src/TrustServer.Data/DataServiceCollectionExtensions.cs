@@ -58,8 +58,8 @@ public static class DataServiceCollectionExtensions
     /// <summary>
     /// Applies the pending migrations of the metadata database registered by <see cref="AddMetadataStore"/>
     /// (idempotent; safe when several replicas start at once, EF Core serializes migrators with a database lock).
-    /// For SQLite, first creates the directory of the database file and afterwards switches the file to WAL
-    /// journaling so that readers do not block the writer.
+    /// For SQLite, first creates the database file owner-only (<see cref="SqliteDatabaseFile.EnsureCreated"/>) and
+    /// afterwards switches it to WAL journaling so that readers do not block the writer.
     /// </summary>
     /// <param name="services">The built service provider.</param>
     /// <param name="cancellationToken">Cancels the migration.</param>
@@ -70,7 +70,9 @@ public static class DataServiceCollectionExtensions
         var settings = services.GetRequiredService<MetadataStoreSettings>();
         if (settings.Provider == StorageProvider.Sqlite)
         {
-            CreateSqliteDirectory(settings.ConnectionString);
+            SqliteDatabaseFile.EnsureCreated(
+                settings.ConnectionString,
+                services.GetService<ILoggerFactory>()?.CreateLogger(typeof(SqliteDatabaseFile)) ?? NullLogger.Instance);
         }
 
         await using var db = await services.GetRequiredService<IMetadataDbContextFactory>().CreateAsync(cancellationToken).ConfigureAwait(false);
@@ -80,21 +82,6 @@ public static class DataServiceCollectionExtensions
         {
             // Persistent per database file; a no-op when already set.
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private static void CreateSqliteDirectory(string connectionString)
-    {
-        var builder = new SqliteConnectionStringBuilder(connectionString);
-        if (IsInMemory(builder) || builder.DataSource.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
-        {
-            return;
-        }
-
-        var directory = Path.GetDirectoryName(Path.GetFullPath(builder.DataSource));
-        if (!string.IsNullOrEmpty(directory))
-        {
-            Directory.CreateDirectory(directory);
         }
     }
 

@@ -36,7 +36,7 @@ public static class SignerHost
         builder.Services.AddSingleton(TimeProvider.System);
         builder.AddSignerTransport();
         builder.AddSignerKeyStore();
-        builder.Services.AddGrpc();
+        builder.Services.AddGrpc(o => o.Interceptors.Add<RequestLimitsInterceptor>());
         services?.Invoke(builder.Services);
 
         var app = builder.Build();

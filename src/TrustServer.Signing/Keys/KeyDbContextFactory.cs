@@ -1,6 +1,8 @@
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using TrustServer.Data;
 
 namespace TrustServer.Signing.Keys;
 
@@ -36,24 +38,48 @@ internal sealed class KeyDbContextFactory
         _ => new SqliteKeyDbContext((DbContextOptions<SqliteKeyDbContext>)_options),
     };
 
-    /// <summary>Creates the directory of a SQLite database file if needed (the default path is relative, <c>data/</c>).</summary>
-    public void EnsureStorageDirectory()
+    /// <summary>
+    /// Whether <paramref name="exception"/> (or an exception it wraps) is a PostgreSQL failure that a new attempt on a
+    /// new connection can cure: a broken or refused connection (SQLSTATE class 08, I/O errors, timeouts:
+    /// <see cref="NpgsqlException.IsTransient"/>) or a server that is shutting down, restarting or starting
+    /// (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now). Never for SQLite.
+    /// </summary>
+    public static bool IsTransient(Exception exception)
     {
-        if (Provider != KeyStorageProvider.Sqlite)
+        for (var current = exception; current is not null; current = current.InnerException)
         {
-            return;
+            switch (current)
+            {
+                case PostgresException postgres:
+                    return postgres.SqlState.StartsWith("08", StringComparison.Ordinal)
+                        || postgres.SqlState is PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown or PostgresErrorCodes.CannotConnectNow;
+                case NpgsqlException npgsql:
+                    return npgsql.IsTransient;
+            }
         }
 
-        var dataSource = new SqliteConnectionStringBuilder(ConnectionString).DataSource;
-        if (string.IsNullOrEmpty(dataSource) || dataSource == ":memory:" || dataSource.StartsWith("file:", StringComparison.Ordinal))
-        {
-            return;
-        }
+        return false;
+    }
 
-        var directory = Path.GetDirectoryName(Path.GetFullPath(dataSource));
-        if (!string.IsNullOrEmpty(directory))
+    /// <summary>
+    /// Drops this database's idle pooled PostgreSQL connections: when one has died (server restart, network cut) the
+    /// others most likely have too, and a dead one Npgsql cannot yet see as closed would fail the retry as well.
+    /// </summary>
+    public void ClearPool()
+    {
+        if (Provider == KeyStorageProvider.Postgres)
         {
-            Directory.CreateDirectory(directory);
+            using var connection = new NpgsqlConnection(ConnectionString);
+            NpgsqlConnection.ClearPool(connection);
+        }
+    }
+
+    /// <summary>Creates an SQLite database file owner-only, with its directory, when missing (<see cref="SqliteDatabaseFile.EnsureCreated"/>).</summary>
+    public void EnsureSqliteFile(ILogger logger)
+    {
+        if (Provider == KeyStorageProvider.Sqlite)
+        {
+            SqliteDatabaseFile.EnsureCreated(ConnectionString, logger);
         }
     }
 }

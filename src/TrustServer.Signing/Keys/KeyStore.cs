@@ -17,6 +17,15 @@ namespace TrustServer.Signing.Keys;
 /// cache is only invalidated by this instance's own <see cref="DeleteKeyAsync"/>: a key deleted through another
 /// replica keeps signing here until restart (signer.md §6).
 /// </summary>
+/// <remarks>
+/// Every operation but <see cref="MigrateAsync"/> is retried once, on a fresh connection, when it fails with a transient
+/// PostgreSQL error (<see cref="KeyDbContextFactory.IsTransient"/>; e.g. the dead pooled connections left by a server
+/// restart). That is safe because each operation is idempotent: reads; <c>last_used</c>/<c>deleted_at</c> updates;
+/// re-encryption, which skips rows already under the new alias; and <see cref="CreateKeyAsync"/>, which is
+/// get-or-create under the (gun, role, algorithm) lock: when the failed attempt's commit did reach the database (the
+/// ambiguous case: the acknowledgement was lost), the retry finds that key pending and returns it instead of storing a
+/// second one.
+/// </remarks>
 public sealed partial class KeyStore
 {
     private readonly KeyDbContextFactory _contexts;
@@ -62,11 +71,12 @@ public sealed partial class KeyStore
 
     /// <summary>
     /// Applies pending migrations (history in <c>__keys_migrations</c>). On PostgreSQL the initial migration adopts an
-    /// existing notary-signer <c>private_keys</c> table instead of failing. Creates the SQLite file's directory.
+    /// existing notary-signer <c>private_keys</c> table instead of failing. Creates a missing SQLite file owner-only
+    /// (mode 0600, directory 0700).
     /// </summary>
     public async Task MigrateAsync(CancellationToken cancellationToken = default)
     {
-        _contexts.EnsureStorageDirectory();
+        _contexts.EnsureSqliteFile(_logger);
         await using var context = _contexts.Create();
         await context.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -78,7 +88,7 @@ public sealed partial class KeyStore
     /// </summary>
     /// <exception cref="ArgumentException">The algorithm is not <c>ecdsa</c> or <c>ed25519</c>.</exception>
     /// <exception cref="PassphraseUnavailableException">The default alias has no passphrase.</exception>
-    public async Task<StoredKey> CreateKeyAsync(string gun, string role, string algorithm, CancellationToken cancellationToken = default)
+    public Task<StoredKey> CreateKeyAsync(string gun, string role, string algorithm, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(gun);
         ArgumentNullException.ThrowIfNull(role);
@@ -87,6 +97,11 @@ public sealed partial class KeyStore
             throw new ArgumentException($"algorithm {algorithm} not supported for create key", nameof(algorithm));
         }
 
+        return RetryOnceAsync(nameof(CreateKeyAsync), ct => GetOrCreateKeyAsync(gun, role, algorithm, ct), cancellationToken);
+    }
+
+    private async Task<StoredKey> GetOrCreateKeyAsync(string gun, string role, string algorithm, CancellationToken cancellationToken)
+    {
         await using var context = _contexts.Create();
         await using var transaction = await context.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await context.LockCreateAsync(gun, role, algorithm, cancellationToken).ConfigureAwait(false);
@@ -170,13 +185,14 @@ public sealed partial class KeyStore
         if (!_lastUsedWritten.TryGetValue(keyId, out var written) || now - written >= LastUsedResolution)
         {
             var utc = now.UtcDateTime;
-            await using (var context = _contexts.Create())
+            await RetryOnceAsync(nameof(SignAsync), async ct =>
             {
-                await context.PrivateKeys
+                await using var context = _contexts.Create();
+                return await context.PrivateKeys
                     .Where(r => r.KeyId == keyId)
-                    .ExecuteUpdateAsync(s => s.SetProperty(r => r.LastUsed, utc).SetProperty(r => r.UpdatedAt, utc), cancellationToken)
+                    .ExecuteUpdateAsync(s => s.SetProperty(r => r.LastUsed, utc).SetProperty(r => r.UpdatedAt, utc), ct)
                     .ConfigureAwait(false);
-            }
+            }, cancellationToken).ConfigureAwait(false);
 
             _lastUsedWritten[keyId] = now;
         }
@@ -189,13 +205,14 @@ public sealed partial class KeyStore
     {
         ArgumentNullException.ThrowIfNull(keyId);
         var now = _time.GetUtcNow().UtcDateTime;
-        await using (var context = _contexts.Create())
+        await RetryOnceAsync(nameof(DeleteKeyAsync), async ct =>
         {
-            await context.PrivateKeys
+            await using var context = _contexts.Create();
+            return await context.PrivateKeys
                 .Where(r => r.KeyId == keyId)
-                .ExecuteUpdateAsync(s => s.SetProperty(r => r.DeletedAt, now).SetProperty(r => r.UpdatedAt, now), cancellationToken)
+                .ExecuteUpdateAsync(s => s.SetProperty(r => r.DeletedAt, now).SetProperty(r => r.UpdatedAt, now), ct)
                 .ConfigureAwait(false);
-        }
+        }, cancellationToken).ConfigureAwait(false);
 
         // Not disposed: a concurrent Sign may still hold it.
         _cache.TryRemove(keyId, out _);
@@ -208,10 +225,15 @@ public sealed partial class KeyStore
     /// </summary>
     /// <exception cref="PassphraseUnavailableException">The new alias, or the alias of some row, has no passphrase.</exception>
     /// <exception cref="KeyDecryptionException">Some row cannot be decrypted with its alias's passphrase.</exception>
-    public async Task<int> ReencryptAllAsync(string newAlias, CancellationToken cancellationToken = default)
+    public Task<int> ReencryptAllAsync(string newAlias, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(newAlias);
         var newPassphrase = Passphrase(newAlias);
+        return RetryOnceAsync(nameof(ReencryptAllAsync), ct => ReencryptAllOnceAsync(newAlias, newPassphrase, ct), cancellationToken);
+    }
+
+    private async Task<int> ReencryptAllOnceAsync(string newAlias, string newPassphrase, CancellationToken cancellationToken)
+    {
         await using var context = _contexts.Create();
         await using var transaction = await context.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var rows = await context.PrivateKeys
@@ -254,12 +276,11 @@ public sealed partial class KeyStore
             return cached;
         }
 
-        PrivateKeyRow? row;
-        await using (var context = _contexts.Create())
+        var row = await RetryOnceAsync(nameof(LoadAsync), async ct =>
         {
-            row = await context.PrivateKeys.AsNoTracking()
-                .FirstOrDefaultAsync(r => r.KeyId == keyId, cancellationToken).ConfigureAwait(false);
-        }
+            await using var context = _contexts.Create();
+            return await context.PrivateKeys.AsNoTracking().FirstOrDefaultAsync(r => r.KeyId == keyId, ct).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
 
         if (row is null)
         {
@@ -291,6 +312,25 @@ public sealed partial class KeyStore
         {
             LogKeyLoadFailed(_logger, keyId, row.PassphraseAlias, ex.Message);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="operation"/>; after a transient PostgreSQL failure clears the connection pool (its other
+    /// idle connections are as dead as the one that failed) and runs it once more. See the class remarks for why
+    /// every operation passed here may run twice.
+    /// </summary>
+    private async Task<T> RetryOnceAsync<T>(string operation, Func<CancellationToken, Task<T>> attempt, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await attempt(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (KeyDbContextFactory.IsTransient(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            LogRetrying(_logger, ex, operation);
+            _contexts.ClearPool();
+            return await attempt(cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -327,6 +367,9 @@ public sealed partial class KeyStore
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Re-encrypted {Count} keys under passphrase alias {Alias}")]
     private static partial void LogReencrypted(ILogger logger, int count, string alias);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Key store {Operation} failed on a transient database error; retrying once on a new connection")]
+    private static partial void LogRetrying(ILogger logger, Exception exception, string operation);
 
     private sealed record CachedKey(StoredKey Info, TufSigningKey Key);
 }

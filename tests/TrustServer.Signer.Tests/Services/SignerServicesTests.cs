@@ -151,6 +151,48 @@ public abstract class SignerServicesTests(SignerFixture fixture)
             await new Health.HealthClient(fixture.Channel).CheckAsync(new HealthCheckRequest { Service = service }));
         Assert.Equal((StatusCode.NotFound, "unknown service"), (error.StatusCode, error.Status.Detail));
     }
+
+    [Theory]
+    [InlineData("CreateKey", "gun")]
+    [InlineData("CreateKey", "role")]
+    [InlineData("CreateKey", "algorithm")]
+    [InlineData("GetKeyInfo", "key ID")]
+    [InlineData("DeleteKey", "key ID")]
+    [InlineData("Sign", "key ID")]
+    public async Task OversizedField_IsInvalidArgument_AndNeitherStoredNorEchoedNorLogged(string rpc, string field)
+    {
+        // 1 MiB, well under gRPC's 4 MiB message limit: only our own bound stops it.
+        var huge = new string('k', 1 << 20);
+        var gun = $"docker.io/limits/{Guid.NewGuid():N}";
+        var call = (rpc, field) switch
+        {
+            (_, "gun") => fixture.Keys.CreateKeyAsync(new CreateKeyRequest { Algorithm = KeyType.Ecdsa, Gun = huge, Role = "timestamp" }).ResponseAsync,
+            (_, "role") => fixture.Keys.CreateKeyAsync(new CreateKeyRequest { Algorithm = KeyType.Ecdsa, Gun = gun, Role = huge }).ResponseAsync,
+            (_, "algorithm") => fixture.Keys.CreateKeyAsync(new CreateKeyRequest { Algorithm = huge, Gun = gun, Role = "timestamp" }).ResponseAsync,
+            ("GetKeyInfo", _) => fixture.Keys.GetKeyInfoAsync(new KeyID { ID = huge }).ResponseAsync,
+            ("DeleteKey", _) => fixture.Keys.DeleteKeyAsync(new KeyID { ID = huge }).ResponseAsync,
+            _ => (Task)fixture.Signing.SignAsync(new SignatureRequest { KeyID = new KeyID { ID = huge }, Content = ByteString.CopyFromUtf8("{}") }).ResponseAsync,
+        };
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => call);
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Equal($"{field} is too long: {huge.Length} characters, at most 255", error.Status.Detail);
+        Assert.Equal(0, await fixture.QueryScalarAsync("SELECT count(*) FROM private_keys WHERE length(gun) > 255 OR length(role) > 255"));
+        Assert.DoesNotContain(fixture.Logs.Lines, line => line.Contains(huge[..256], StringComparison.Ordinal));
+        Assert.Contains(fixture.Logs.Lines, line => line.Contains($"rejected a {field} of {huge.Length} characters", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task LongestAllowedFields_AreAccepted()
+    {
+        var gun = $"docker.io/limits/{Guid.NewGuid():N}/".PadRight(255, 'g');
+        var role = new string('r', 255);
+        var created = await fixture.Keys.CreateKeyAsync(new CreateKeyRequest { Algorithm = KeyType.Ed25519, Gun = gun, Role = role });
+        Assert.Equal(role, (await fixture.Keys.GetKeyInfoAsync(created.KeyInfo.KeyID)).Role);
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await fixture.Keys.GetKeyInfoAsync(new KeyID { ID = new string('0', 255) }));
+        Assert.Equal(StatusCode.NotFound, error.StatusCode);
+    }
 }
 
 public sealed class PostgresSignerServicesTests(PostgresSignerFixture fixture) : SignerServicesTests(fixture), IClassFixture<PostgresSignerFixture>;

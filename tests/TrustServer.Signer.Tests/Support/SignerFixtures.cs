@@ -1,4 +1,9 @@
+using System.Data.Common;
 using Grpc.Net.Client;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
 using TrustServer.Signing.Keys;
 using TrustServer.Signing.Protocol;
 using TrustServer.Testing;
@@ -24,6 +29,9 @@ public abstract class SignerFixture : IAsyncLifetime
 
     public SignerCertificates Certificates { get; } = new();
 
+    /// <summary>Every line the signer logs (at its configured levels).</summary>
+    public CapturingLoggerProvider Logs { get; } = new();
+
     public SignerInstance Signer => _signer ?? throw new InvalidOperationException("not started");
 
     public GrpcChannel Channel => _channel ?? throw new InvalidOperationException("not started");
@@ -46,7 +54,8 @@ public abstract class SignerFixture : IAsyncLifetime
             new("Storage:Provider", Provider.ToString()),
             new("ConnectionStrings:Keys", ConnectionString),
             new("Keys:DefaultAlias", TestPassphrases.Alias),
-        ]);
+        ],
+        services: services => services.AddSingleton<ILoggerProvider>(Logs));
         _channel = SignerChannels.Create(_signer.Url, Certificates, Certificates.Client);
     }
 
@@ -64,6 +73,18 @@ public abstract class SignerFixture : IAsyncLifetime
 
     /// <summary>A key store on the same database (for tests that arrange rows directly).</summary>
     public KeyStore NewStore(IPassphraseSource passphrases, string alias) => new(Provider, ConnectionString, alias, passphrases);
+
+    /// <summary>Runs a scalar query on the key database (e.g. to check what is stored).</summary>
+    public async Task<long> QueryScalarAsync(string sql)
+    {
+        await using DbConnection connection = Provider == KeyStorageProvider.Postgres
+            ? new NpgsqlConnection(ConnectionString)
+            : new SqliteConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     protected abstract Task InitializeDatabaseAsync();
 
@@ -96,6 +117,32 @@ public sealed class SqliteSignerFixture : SignerFixture
     protected override Task DisposeDatabaseAsync()
     {
         _directory.Dispose();
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>The signer on a PostgreSQL cluster of its own, which the tests may restart.</summary>
+public sealed class RestartablePostgresSignerFixture : SignerFixture
+{
+    private LocalPostgresCluster? _cluster;
+
+    public override KeyStorageProvider Provider => KeyStorageProvider.Postgres;
+
+    public override string ConnectionString => (_cluster ?? throw new InvalidOperationException("not started")).ConnectionString;
+
+    /// <summary><c>pg_ctl restart -m fast</c>: every connection of the signer's pool dies (57P01).</summary>
+    public Task RestartDatabaseAsync() => _cluster!.RestartServerAsync();
+
+    protected override async Task InitializeDatabaseAsync()
+    {
+        var binDirectory = LocalPostgresCluster.FindBinDirectory()
+            ?? throw new InvalidOperationException("Restart tests run their own PostgreSQL cluster: install the server binaries (apt-get install postgresql).");
+        _cluster = await LocalPostgresCluster.StartAsync(binDirectory, CancellationToken.None);
+    }
+
+    protected override Task DisposeDatabaseAsync()
+    {
+        _cluster?.Stop();
         return Task.CompletedTask;
     }
 }

@@ -24,10 +24,11 @@ public sealed class SignerInstance : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<SignerInstance> StartAsync(IEnumerable<KeyValuePair<string, string?>> settings, string scheme = "https")
+    public static async Task<SignerInstance> StartAsync(
+        IEnumerable<KeyValuePair<string, string?>> settings, string scheme = "https", Action<IServiceCollection>? services = null)
     {
         List<KeyValuePair<string, string?>> all = [new("Logging:LogLevel:Default", "Warning"), .. settings];
-        var app = SignerHost.Build(["--urls", $"{scheme}://127.0.0.1:0"], all);
+        var app = SignerHost.Build(["--urls", $"{scheme}://127.0.0.1:0"], all, services);
         try
         {
             await app.PrepareKeyDatabaseAsync(CancellationToken.None);

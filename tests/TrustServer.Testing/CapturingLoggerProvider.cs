@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace TrustServer.Compat.Tests.Support;
+namespace TrustServer.Testing;
 
 /// <summary>Keeps every formatted log line (with exception text) of a server, to check what never appears in logs.</summary>
 public sealed class CapturingLoggerProvider : ILoggerProvider
