@@ -42,6 +42,7 @@ public static class TrustServerHost
         builder.Services.AddSingleton<MetadataReadCache>();
         builder.Services.AddHostedService<CacheInvalidationService>();
         builder.Services.AddSingleton<RepositoryService>();
+        builder.Services.AddKeyCreationLimits();
         services?.Invoke(builder.Services);
 
         var app = builder.Build();

@@ -22,6 +22,9 @@ internal sealed record NotaryErrorCode(string Code, int Status, string Message)
     public static readonly NotaryErrorCode InvalidParameters = new("INVALID_PARAMETERS", 400, "The parameters provided are not valid.");
     public static readonly NotaryErrorCode Unknown = new("UNKNOWN", 500, "unknown error");
     public static readonly NotaryErrorCode Unauthorized = new("UNAUTHORIZED", 401, "authentication required");
+
+    // Not in Notary 0.7.0's catalogue: docker/distribution's generic errcode for rate limits (errcode/register.go).
+    public static readonly NotaryErrorCode TooManyRequests = new("TOOMANYREQUESTS", 429, "too many requests");
 }
 
 /// <summary>An error response in the Notary envelope.</summary>
