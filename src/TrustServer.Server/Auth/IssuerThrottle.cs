@@ -48,13 +48,13 @@ internal sealed class IssuerThrottle : IDisposable
             return null;
         }
 
-        // Zero permits: a look at the bucket that takes nothing (only failures are taken, see RecordFailure).
+        // A look at the buckets that takes nothing (only failures are taken, see RecordFailure). Not AttemptAcquire(0):
+        // the bucket refills continuously, so it reports success as soon as a fraction of a token is back.
         foreach (var key in Keys(user, address))
         {
-            using var lease = _failures.AttemptAcquire(key, 0);
-            if (!lease.IsAcquired)
+            if (_failures.GetStatistics(key) is { CurrentAvailablePermits: < 1 })
             {
-                return ClientThrottling.RetryAfterSeconds(lease, _period);
+                return ClientThrottling.RetryAfterSeconds(_period);
             }
         }
 
