@@ -39,6 +39,23 @@ internal static class ClientThrottling
     public static string Client(HttpContext context) =>
         context.User.FindFirst("sub")?.Value is { Length: > 0 } subject ? "sub:" + subject : "addr:" + Address(context);
 
+    /// <summary>
+    /// One token bucket per key: <paramref name="allowance"/> permits (also the burst), one back every
+    /// <paramref name="window"/> / <paramref name="allowance"/>; no queueing.
+    /// </summary>
+    public static PartitionedRateLimiter<string> TokenBuckets(int allowance, TimeSpan window)
+    {
+        var bucket = new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = allowance,
+            TokensPerPeriod = 1,
+            ReplenishmentPeriod = window / allowance,
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        };
+        return PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetTokenBucketLimiter(key, _ => bucket));
+    }
+
     /// <summary>Whole seconds until a refused lease may succeed (at least 1), from its metadata or <paramref name="fallback"/>.</summary>
     public static int RetryAfterSeconds(RateLimitLease lease, TimeSpan fallback) =>
         RetryAfterSeconds(lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : fallback);

@@ -29,15 +29,7 @@ internal sealed class IssuerThrottle : IDisposable
         }
 
         _period = o.FailedAttemptsWindow / o.MaxFailedAttempts;
-        var bucket = new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = o.MaxFailedAttempts,
-            TokensPerPeriod = 1,
-            ReplenishmentPeriod = _period,
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        };
-        _failures = PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetTokenBucketLimiter(key, _ => bucket));
+        _failures = ClientThrottling.TokenBuckets(o.MaxFailedAttempts, o.FailedAttemptsWindow);
     }
 
     /// <summary>Seconds to wait when the user name or the address has no failed attempt left; null when a check may run.</summary>

@@ -190,16 +190,20 @@ internal sealed partial class TokenIssuer
         IssuerUser? user = null;
         if (credentials is { } c)
         {
-            using var slot = await _throttle.EnterPasswordCheckAsync(context.RequestAborted);
-            if (!slot.IsAcquired)
+            bool busy;
+            using (var slot = await _throttle.EnterPasswordCheckAsync(context.RequestAborted))
+            {
+                busy = !slot.IsAcquired;
+                user = busy ? null : Verify(c.User, c.Password);
+            }
+
+            if (busy)
             {
                 LogBusy(_logger);
                 ClientThrottling.SetRetryAfter(context.Response, 1);
                 await WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "UNAVAILABLE", "service unavailable", "too many logins at once; retry later");
                 return null;
             }
-
-            user = Verify(c.User, c.Password);
         }
 
         if (user is null)

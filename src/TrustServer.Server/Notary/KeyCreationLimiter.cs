@@ -49,15 +49,7 @@ internal sealed partial class KeyCreationLimiter : IDisposable
         }
 
         _period = o.KeyCreationWindow / o.KeyCreations;
-        var bucket = new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = o.KeyCreations,
-            TokensPerPeriod = 1,
-            ReplenishmentPeriod = _period,
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        };
-        _limiter = PartitionedRateLimiter.Create<string, string>(client => RateLimitPartition.GetTokenBucketLimiter(client, _ => bucket));
+        _limiter = ClientThrottling.TokenBuckets(o.KeyCreations, o.KeyCreationWindow);
     }
 
     /// <summary>Takes one key creation from the request's client; the 429 to answer when its allowance is spent.</summary>
