@@ -43,6 +43,7 @@ public static class TrustServerHost
         builder.Services.AddHostedService<CacheInvalidationService>();
         builder.Services.AddSingleton<RepositoryService>();
         builder.Services.AddSingleton<UploadGate>();
+        builder.Services.AddKeyCreationLimits();
         services?.Invoke(builder.Services);
 
         var app = builder.Build();

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 
 namespace TrustServer.Server.Auth;
 
@@ -84,4 +85,25 @@ internal static class Scopes
 
         return text.Append('"').ToString();
     }
+}
+
+/// <summary>
+/// Names a scope may carry: Docker references without tag or digest (distribution/reference grammar), at most 255
+/// characters. Rules out <c>..</c>, empty components (<c>//</c>), <c>%</c>-escapes and upper case outside the host.
+/// </summary>
+internal static partial class RepositoryNames
+{
+    /// <summary>distribution's <c>NameTotalLengthMax</c>.</summary>
+    public const int MaxLength = 255;
+
+    /// <summary>Whether <paramref name="name"/> is <c>[host[:port]/]component(/component)*</c>.</summary>
+    public static bool IsValid(string name) => name.Length <= MaxLength && Name().IsMatch(name);
+
+    // host := domain-component ('.' domain-component)* | '[' IPv6 ']'; domain-component := [a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?;
+    // path-component := [a-z0-9]+ (([._]|__|-+) [a-z0-9]+)*. \z, not $: $ would also match before a final newline.
+    [GeneratedRegex(
+        @"^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?/)?"
+        + @"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*\z",
+        RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture)]
+    private static partial Regex Name();
 }

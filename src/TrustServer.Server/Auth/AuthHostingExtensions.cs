@@ -21,6 +21,9 @@ internal static class AuthHostingExtensions
         services.AddOptions<TokenIssuerOptions>().BindConfiguration(TokenIssuerOptions.Section)
             .Validate(o => !o.Enabled || mode.IsToken, "Auth:Issuer:Enabled needs Auth:Mode=Token (the issuer signs for Auth:Token:Issuer and Service)")
             .Validate(o => !o.Enabled || (o.Path.StartsWith('/') && o.TokenLifetimeSeconds > 0), "Auth:Issuer:Path must start with '/' and TokenLifetimeSeconds be positive")
+            .Validate(
+                o => o.MaxFailedAttempts >= 0 && o.FailedAttemptsWindow > TimeSpan.Zero && o.MaxConcurrentPasswordChecks is null or > 0 && o.PasswordCheckQueueLimit >= 0,
+                "Auth:Issuer: MaxFailedAttempts and PasswordCheckQueueLimit must not be negative, FailedAttemptsWindow and MaxConcurrentPasswordChecks must be positive")
             .ValidateOnStart();
         if (!mode.IsToken)
         {
@@ -34,6 +37,7 @@ internal static class AuthHostingExtensions
         });
         services.AddSingleton<NotaryAuthorization>();
         services.AddSingleton<TokenIssuer>();
+        services.AddSingleton<IssuerThrottle>();
         services.AddAuthentication().AddJwtBearer(RegistryTokenHandler.Scheme, _ => { });
         services.AddOptions<JwtBearerOptions>(RegistryTokenHandler.Scheme).Configure<RegistryTokenValidator>((o, validator) =>
         {

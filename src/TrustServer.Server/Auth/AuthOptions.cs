@@ -67,6 +67,24 @@ public sealed class TokenIssuerOptions
 
     /// <summary>Grants for requests without credentials; only <c>pull</c> is ever given anonymously.</summary>
     public List<IssuerGrant> AnonymousGrants { get; set; } = [];
+
+    /// <summary>
+    /// Failed logins allowed per user name and per remote address within <see cref="FailedAttemptsWindow"/> (refilled
+    /// evenly); beyond it requests with credentials get 429 with <c>Retry-After</c>, without a password check. 0 = no limit.
+    /// </summary>
+    public int MaxFailedAttempts { get; set; } = 10;
+
+    /// <summary>The window of <see cref="MaxFailedAttempts"/>: one attempt comes back every window / <see cref="MaxFailedAttempts"/>.</summary>
+    public TimeSpan FailedAttemptsWindow { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Password checks (PBKDF2, ~70–90 ms of CPU each) running at once; unset = half the processors, at least 1, so that
+    /// a flood of logins leaves CPU for the Notary routes.
+    /// </summary>
+    public int? MaxConcurrentPasswordChecks { get; set; }
+
+    /// <summary>Token requests waiting for a password check; beyond it 503 with <c>Retry-After</c>.</summary>
+    public int PasswordCheckQueueLimit { get; set; } = 64;
 }
 
 /// <summary>A user of the built-in issuer.</summary>

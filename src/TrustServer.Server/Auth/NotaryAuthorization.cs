@@ -42,6 +42,8 @@ internal sealed partial class NotaryAuthorization(IOptions<TokenAuthOptions> opt
             return Challenge(context, required, "insufficient_scope");
         }
 
+        // The handler's view of the caller (key-creation limits count per token subject).
+        context.User = result.Principal!;
         return await handler(context, match);
     };
 

@@ -37,6 +37,8 @@ internal sealed class RegistryTokenValidator
         ["ES512"] = ECCurve.NamedCurves.nistP521.Oid.Value,
     };
 
+    private static readonly string[] DateClaims = ["exp", "nbf", "iat"];
+
     private static readonly HashSet<string> RsaAlgorithms = new(StringComparer.Ordinal) { "RS256", "RS384", "RS512" };
 
     private readonly string _issuer;
@@ -137,6 +139,16 @@ internal sealed class RegistryTokenValidator
         {
             // docker/distribution decodes aud into a Go string: an array or number is a malformed token.
             return RegistryTokenCheck.Fail("malformed token: aud is not a string");
+        }
+
+        // RFC 7519 §2: a NumericDate is a JSON number; Microsoft.IdentityModel would also read "exp":"9999999999".
+        // docker/distribution decodes them into Go int64s, so a string is a malformed token there too.
+        foreach (var name in DateClaims)
+        {
+            if (claims[name] is { } date && date.GetValueKind() != JsonValueKind.Number)
+            {
+                return RegistryTokenCheck.Fail($"malformed token: {name} is not a NumericDate (JSON number)");
+            }
         }
 
         if (parts[2].Length == 0)

@@ -33,10 +33,13 @@ internal sealed partial class TokenIssuer
     private readonly string[] _x5c;
     private readonly TimeProvider _time;
     private readonly ILogger<TokenIssuer> _logger;
+    private readonly IssuerThrottle _throttle;
 
-    public TokenIssuer(IOptions<TokenIssuerOptions> options, IOptions<TokenAuthOptions> tokenOptions, RegistryTokenValidator validator, TimeProvider time, ILogger<TokenIssuer> logger)
+    public TokenIssuer(
+        IOptions<TokenIssuerOptions> options, IOptions<TokenAuthOptions> tokenOptions, RegistryTokenValidator validator, IssuerThrottle throttle, TimeProvider time, ILogger<TokenIssuer> logger)
     {
         _options = options.Value;
+        _throttle = throttle;
         _issuer = tokenOptions.Value.Issuer!;
         _service = tokenOptions.Value.Service!;
         _time = time;
@@ -88,6 +91,14 @@ internal sealed partial class TokenIssuer
             return;
         }
 
+        // Names outside the Docker reference grammar (.., //, %-escapes) are never granted, to anyone.
+        var requested = Scopes.Parse(query["scope"]);
+        if (requested.FirstOrDefault(r => !RepositoryNames.IsValid(r.Name)) is { } invalid)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "NAME_INVALID", "invalid repository name", invalid.Name);
+            return;
+        }
+
         string? subject = null;
         IEnumerable<IssuerGrant> grants;
         var authorization = context.Request.Headers.Authorization.ToString();
@@ -95,20 +106,17 @@ internal sealed partial class TokenIssuer
         {
             grants = _options.AnonymousGrants.Select(g => new IssuerGrant { Type = g.Type, Pattern = g.Pattern, Actions = "pull" });
         }
-        else if (ParseBasic(authorization) is { } credentials && Verify(credentials.User, credentials.Password) is { } user)
+        else if (await AuthenticateAsync(context, authorization) is { } user)
         {
-            subject = credentials.User;
-            grants = user.Grants;
+            subject = user.Name;
+            grants = user.User.Grants;
         }
         else
         {
-            LogBadCredentials(_logger, ParseBasic(authorization)?.User ?? string.Empty);
-            context.Response.Headers.WWWAuthenticate = "Basic realm=\"TrustServer\"";
-            await WriteErrorAsync(context, StatusCodes.Status401Unauthorized, "UNAUTHORIZED", "authentication required");
             return;
         }
 
-        var access = Grant(Scopes.Parse(query["scope"]), [.. grants]);
+        var access = Grant(requested, [.. grants]);
         var now = _time.GetUtcNow();
         var lifetime = Math.Max(60, _options.TokenLifetimeSeconds);
         var token = Sign(subject, access, now, lifetime);
@@ -164,6 +172,51 @@ internal sealed partial class TokenIssuer
     /// <summary>Glob match: <c>*</c> is any run of characters (slashes too), everything else literal.</summary>
     public static bool Matches(string pattern, string name) =>
         Regex.IsMatch(name, "^" + string.Join(".*", pattern.Split('*').Select(Regex.Escape)) + "$", RegexOptions.CultureInvariant | RegexOptions.Singleline, TimeSpan.FromSeconds(1));
+
+    // The user for valid basic credentials; otherwise the 401 (or 429 / 503 when throttled) has been written. Failed
+    // attempts count per user name and per address, and beyond the limit no password is checked at all.
+    private async Task<(string Name, IssuerUser User)?> AuthenticateAsync(HttpContext context, string authorization)
+    {
+        var credentials = ParseBasic(authorization);
+        var address = ClientThrottling.Address(context);
+        if (_throttle.RetryAfter(credentials?.User, address) is { } wait)
+        {
+            LogThrottled(_logger, credentials?.User ?? string.Empty, address, wait);
+            ClientThrottling.SetRetryAfter(context.Response, wait);
+            await WriteErrorAsync(context, StatusCodes.Status429TooManyRequests, "TOOMANYREQUESTS", "too many requests", "too many failed logins; retry later");
+            return null;
+        }
+
+        IssuerUser? user = null;
+        if (credentials is { } c)
+        {
+            bool busy;
+            using (var slot = await _throttle.EnterPasswordCheckAsync(context.RequestAborted))
+            {
+                busy = !slot.IsAcquired;
+                user = busy ? null : Verify(c.User, c.Password);
+            }
+
+            if (busy)
+            {
+                LogBusy(_logger);
+                ClientThrottling.SetRetryAfter(context.Response, 1);
+                await WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "UNAVAILABLE", "service unavailable", "too many logins at once; retry later");
+                return null;
+            }
+        }
+
+        if (user is null)
+        {
+            _throttle.RecordFailure(credentials?.User, address);
+            LogBadCredentials(_logger, credentials?.User ?? string.Empty);
+            context.Response.Headers.WWWAuthenticate = "Basic realm=\"TrustServer\"";
+            await WriteErrorAsync(context, StatusCodes.Status401Unauthorized, "UNAUTHORIZED", "authentication required");
+            return null;
+        }
+
+        return (credentials!.Value.User, user);
+    }
 
     private IssuerUser? Verify(string name, string password)
     {
@@ -223,11 +276,17 @@ internal sealed partial class TokenIssuer
         return input + "." + Base64Url.EncodeToString(signature);
     }
 
-    private static Task WriteErrorAsync(HttpContext context, int status, string code, string message)
+    private static Task WriteErrorAsync(HttpContext context, int status, string code, string message, string? detail = null)
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
-        var body = new JsonObject { ["errors"] = new JsonArray(new JsonObject { ["code"] = code, ["message"] = message }) };
+        var error = new JsonObject { ["code"] = code, ["message"] = message };
+        if (detail is not null)
+        {
+            error["detail"] = detail;
+        }
+
+        var body = new JsonObject { ["errors"] = new JsonArray(error) };
         return context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted);
     }
 
@@ -236,4 +295,10 @@ internal sealed partial class TokenIssuer
 
     [LoggerMessage(EventId = 1312, Level = LogLevel.Warning, Message = "Token request with bad credentials for user {User}")]
     private static partial void LogBadCredentials(ILogger logger, string user);
+
+    [LoggerMessage(EventId = 1313, Level = LogLevel.Warning, Message = "Token request for user {User} from {Address} refused: too many failed logins (retry after {RetryAfterSeconds} s)")]
+    private static partial void LogThrottled(ILogger logger, string user, string address, int retryAfterSeconds);
+
+    [LoggerMessage(EventId = 1314, Level = LogLevel.Warning, Message = "Token request refused: the password-check queue is full (Auth:Issuer:PasswordCheckQueueLimit)")]
+    private static partial void LogBusy(ILogger logger);
 }

@@ -199,21 +199,31 @@ internal static partial class NotaryEndpoints
         return file is null ? NotaryErrors.NotFound() : new MetadataResult(file.Data, file.Sha256, file.LastModified, CachePolicy.Current, Caching(context));
     }
 
-    private static Task<IResult> GetKeyAsync(HttpContext context, Match match) =>
-        KeyAsync(context, match, (repository, gun, role, algorithm) => repository.GetOrCreateKeyAsync(gun, role, algorithm, context.RequestAborted));
+    private static Task<IResult> GetKeyAsync(HttpContext context, Match match) => KeyAsync(context, match, rotate: false);
 
-    private static Task<IResult> RotateKeyAsync(HttpContext context, Match match) =>
-        KeyAsync(context, match, (repository, gun, role, algorithm) => repository.RotateKeyAsync(gun, role, algorithm, context.RequestAborted));
+    private static Task<IResult> RotateKeyAsync(HttpContext context, Match match) => KeyAsync(context, match, rotate: true);
 
-    private static async Task<IResult> KeyAsync(HttpContext context, Match match, Func<RepositoryService, string, string, string, Task<TufPublicKey>> operation)
+    // GET answers the key the current root lists when the signer holds it (a read); otherwise, and for every POST, the
+    // signer creates one, and only that counts against the client's RateLimits:KeyCreations.
+    private static async Task<IResult> KeyAsync(HttpContext context, Match match, bool rotate)
     {
         var gun = match.Groups["gun"].Value;
         var role = match.Groups["role"].Value;
         var algorithm = context.RequestServices.GetRequiredService<IOptions<SigningOptions>>().Value.KeyAlgorithm;
-        TufPublicKey key;
+        var repository = Repository(context);
+        TufPublicKey? key;
         try
         {
-            key = await operation(Repository(context), gun, role, algorithm);
+            key = rotate ? null : await repository.GetHeldKeyAsync(gun, role, context.RequestAborted);
+            if (key is null)
+            {
+                if (context.RequestServices.GetRequiredService<KeyCreationLimiter>().TryAcquire(context, gun) is { } limited)
+                {
+                    return limited;
+                }
+
+                key = await repository.CreateKeyAsync(gun, role, algorithm, context.RequestAborted);
+            }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -25,6 +25,8 @@ internal sealed record NotaryErrorCode(string Code, int Status, string Message)
 
     /// <summary>The generic errcode of Notary's error package; answered when no upload turn came in time (README, Limits).</summary>
     public static readonly NotaryErrorCode Unavailable = new("UNAVAILABLE", 503, "service unavailable");
+    // Not in Notary 0.7.0's catalogue: docker/distribution's generic errcode for rate limits (errcode/register.go).
+    public static readonly NotaryErrorCode TooManyRequests = new("TOOMANYREQUESTS", 429, "too many requests");
 }
 
 /// <summary>An error response in the Notary envelope.</summary>

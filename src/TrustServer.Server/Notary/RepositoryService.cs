@@ -129,10 +129,10 @@ internal sealed partial class RepositoryService(
     }
 
     /// <summary>
-    /// GET <c>{role}.key</c>: the first key the signer holds among the current root's keys of the role, else the
-    /// signer's pending key for (gun, role) (created when there is none).
+    /// GET <c>{role}.key</c> of a published repository: the first key the signer holds among the current root's keys of
+    /// the role; null when there is no root or the signer holds none of them (then the key is created, spec server-api.md §7.1).
     /// </summary>
-    public async Task<TufPublicKey> GetOrCreateKeyAsync(string gun, string role, string algorithm, CancellationToken cancellationToken)
+    public async Task<TufPublicKey?> GetHeldKeyAsync(string gun, string role, CancellationToken cancellationToken)
     {
         var chain = await LoadChainAsync(store, gun, cancellationToken);
         var rootFile = chain is null ? null : await GetBySnapshotEntryAsync(store, gun, RoleName.Root, chain.Snapshot, cancellationToken);
@@ -149,11 +149,11 @@ internal sealed partial class RepositoryService(
             }
         }
 
-        return await signer.CreateKeyAsync(gun, role, algorithm, cancellationToken);
+        return null;
     }
 
-    /// <summary>POST <c>{role}.key</c>: the signer's pending key for (gun, role), created when there is none.</summary>
-    public Task<TufPublicKey> RotateKeyAsync(string gun, string role, string algorithm, CancellationToken cancellationToken) =>
+    /// <summary>POST <c>{role}.key</c>, and GET without a held key: the signer's pending key for (gun, role), created when there is none.</summary>
+    public Task<TufPublicKey> CreateKeyAsync(string gun, string role, string algorithm, CancellationToken cancellationToken) =>
         signer.CreateKeyAsync(gun, role, algorithm, cancellationToken);
 
     // The stored state the validator needs: current files through the chain, highest versions of every role.

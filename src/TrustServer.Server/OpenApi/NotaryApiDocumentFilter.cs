@@ -69,10 +69,10 @@ internal sealed class NotaryApiDocumentFilter : IDocumentFilter
             "repository:<gun>:pull", [Gun(), Role()], Metadata(), NotFound(), Error("500", "UNKNOWN (an expired file cannot be re-signed, e.g. the signer is unavailable)")));
         Add(document, Tuf + "{keyRole}.key", HttpMethod.Get, Operation(document, "GetKey",
             "The server-managed key of the role: the first key of the current root the signer holds, else a pending key (created once and reused until used).",
-            "repository:<gun>:push and repository:<gun>:pull", [Gun(), KeyRole()], PublicKey(), NotFound(), Error("500", "UNKNOWN (signing service failure)")));
+            "repository:<gun>:push and repository:<gun>:pull", [Gun(), KeyRole()], PublicKey(), NotFound(), KeyCreationLimited(), Error("500", "UNKNOWN (signing service failure)")));
         Add(document, Tuf + "{keyRole}.key", HttpMethod.Post, Operation(document, "RotateKey",
             "Create (or return the pending) new server-managed key of the role; the client then publishes a root listing it.",
-            "repository:<gun>:*", [Gun(), KeyRole()], PublicKey(), NotFound(), Error("500", "UNKNOWN (signing service failure)")));
+            "repository:<gun>:*", [Gun(), KeyRole()], PublicKey(), NotFound(), KeyCreationLimited(), Error("500", "UNKNOWN (signing service failure)")));
         Add(document, "/v2/{gun}/_trust/changefeed", HttpMethod.Get, Operation(document, "GetRepositoryChangefeed",
             "Changes (publishes, re-signs, deletion) of one repository.", "repository:<gun>:pull", [Gun(), .. ChangefeedParameters()], Changes(), ParameterError()));
         Add(document, "/v2/_trust/changefeed", HttpMethod.Get, Operation(document, "GetChangefeed",
@@ -170,6 +170,9 @@ internal sealed class NotaryApiDocumentFilter : IDocumentFilter
         Ok("{\"count\":n,\"records\":[{\"ID\":\"1\",\"CreatedAt\":RFC 3339,\"GUN\":…,\"Version\":n,\"SHA256\":hex,\"Category\":\"update|deletion\"}]}.", "application/json");
 
     private static (string, OpenApiResponse) NotFound() => Error("404", "METADATA_NOT_FOUND");
+
+    private static (string, OpenApiResponse) KeyCreationLimited() =>
+        Error("429", "TOOMANYREQUESTS (the client created more keys than RateLimits:KeyCreations allows; Retry-After says when to retry)");
 
     private static (string, OpenApiResponse) ParameterError() => Error("400", "INVALID_PARAMETERS (records missing or not a 32-bit integer; change_id not an integer)");
 

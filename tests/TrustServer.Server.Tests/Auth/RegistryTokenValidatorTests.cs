@@ -68,6 +68,19 @@ public sealed class RegistryTokenValidatorTests : IDisposable
         await RefusedAsync(Sign(claims));
     }
 
+    [Theory]
+    [InlineData("exp", "9999999999")]
+    [InlineData("nbf", "0")]
+    [InlineData("iat", "0")]
+    public async Task Validate_DateClaimAsJsonString_Refused(string claim, string value)
+    {
+        // RFC 7519 NumericDate is a JSON number; the same token with numbers is accepted.
+        var claims = Claims();
+        await AcceptedAsync(Sign(claims));
+        claims[claim] = value;
+        await RefusedAsync(Sign(claims));
+    }
+
     [Fact]
     public async Task Validate_NotYetValid_Refused()
     {

@@ -53,4 +53,38 @@ public sealed class TokenIssuerGrantTests
         Assert.DoesNotContain("s3cret", hash, StringComparison.Ordinal);
         Assert.NotEqual(TokenIssuer.HashPassword("s3cret"), hash);
     }
+
+    [Theory]
+    [InlineData("example.com/team/app")]
+    [InlineData("docker.io/library/alpine")]
+    [InlineData("localhost:5000/a_b__c-d.e/f")]
+    [InlineData("[::1]:5000/x")]
+    [InlineData("Registry.Example.COM/x")]
+    [InlineData("catalog")]
+    public void RepositoryNames_ReferenceGrammar_Valid(string name) => Assert.True(RepositoryNames.IsValid(name));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("example.com/team/../secret/x")]
+    [InlineData("example.com/./x")]
+    [InlineData("example.com//x")]
+    [InlineData("example.com/x/")]
+    [InlineData("/example.com/x")]
+    [InlineData("example.com/%2e%2e/x")]
+    [InlineData("example.com/Team/x")]
+    [InlineData("example.com/_x")]
+    [InlineData("example.com/x_")]
+    [InlineData("example.com/x___y")]
+    [InlineData("example.com/x\n")]
+    [InlineData("-example.com/x")]
+    [InlineData("example.com:port/x")]
+    [InlineData("example.com/x*")]
+    public void RepositoryNames_OutsideTheGrammar_Invalid(string name) => Assert.False(RepositoryNames.IsValid(name));
+
+    [Fact]
+    public void RepositoryNames_LongerThan255_Invalid()
+    {
+        Assert.True(RepositoryNames.IsValid("example.com/" + new string('a', 255 - 12)));
+        Assert.False(RepositoryNames.IsValid("example.com/" + new string('a', 256 - 12)));
+    }
 }
