@@ -27,6 +27,7 @@ internal sealed class LocalPostgresCluster
     private readonly string[] _runAsPrefix;
     private readonly string _password;
     private int _stopped;
+    private string? _logFile;
 
     private LocalPostgresCluster(string binDirectory, string rootDirectory, string[] runAsPrefix, string password)
     {
@@ -145,6 +146,7 @@ internal sealed class LocalPostgresCluster
                 if (result.Succeeded)
                 {
                     cluster.Port = port;
+                    cluster._logFile = log;
                     cluster.RegisterCleanup();
                     await cluster.WaitUntilAcceptingAsync(cancellationToken).ConfigureAwait(false);
                     return cluster;
@@ -187,6 +189,33 @@ internal sealed class LocalPostgresCluster
         }
 
         TemporaryDirectory.DeleteQuietly(_rootDirectory);
+    }
+
+    /// <summary>
+    /// Fault injection: stops the server as <c>pg_ctl stop -m fast</c> does (sessions are terminated, connections
+    /// refused from then on); the data and the port stay for <see cref="StartServerAsync"/>.
+    /// </summary>
+    public async Task StopServerAsync(CancellationToken cancellationToken = default) =>
+        await RunAsServiceUserAsync("pg_ctl", ["-D", DataDirectory, "-m", "fast", "-w", "-t", "60", "stop"], cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Starts a server stopped by <see cref="StopServerAsync"/> on the same port; returns once it accepts connections.</summary>
+    public async Task StartServerAsync(CancellationToken cancellationToken = default)
+    {
+        await RunAsServiceUserAsync(
+            "pg_ctl",
+            ["-D", DataDirectory, "-l", _logFile!, "-w", "-t", "60", "-o", $"-p {Port.ToString(CultureInfo.InvariantCulture)}", "start"],
+            cancellationToken).ConfigureAwait(false);
+        await WaitUntilAcceptingAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Fault injection: <c>pg_ctl restart -m fast</c>; returns once the server accepts connections again.</summary>
+    public async Task RestartServerAsync(CancellationToken cancellationToken = default)
+    {
+        await RunAsServiceUserAsync(
+            "pg_ctl",
+            ["-D", DataDirectory, "-l", _logFile!, "-m", "fast", "-w", "-t", "60", "-o", $"-p {Port.ToString(CultureInfo.InvariantCulture)}", "restart"],
+            cancellationToken).ConfigureAwait(false);
+        await WaitUntilAcceptingAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task<string[]> PrepareServiceUserAsync(CancellationToken cancellationToken)
