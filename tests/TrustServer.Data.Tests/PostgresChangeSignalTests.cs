@@ -99,7 +99,7 @@ public sealed class PostgresChangeSignalTests(PostgresStoreDatabase database) : 
         {
             await connection.OpenAsync();
             await using var terminate = new NpgsqlCommand(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'listener'",
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'trustserver-test-listener' AND query LIKE 'LISTEN%'",
                 connection);
             Assert.Equal(1L, await terminate.ExecuteScalarAsync());
         }
