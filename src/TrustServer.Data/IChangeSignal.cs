@@ -10,7 +10,19 @@ public interface IChangeSignal
     /// <summary>The PostgreSQL notification channel; the payload is the GUN written.</summary>
     const string Channel = "trustserver_changes";
 
-    /// <summary>Waits until a change may have happened or <paramref name="timeout"/> passed.</summary>
+    /// <summary>
+    /// (Re)starts listening on a new connection (the previous one, if any, is closed): once this returns, every
+    /// change committed afterwards is notified to <see cref="WaitAsync"/>. Throws when the database cannot be
+    /// reached. A follower of the changefeed calls it after any failure, before it reads the changefeed again, so
+    /// that no change falls between the two.
+    /// </summary>
+    Task ListenAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Waits until a change may have happened or <paramref name="timeout"/> passed (returns at once when
+    /// notifications arrived since the last wait). Listens first when not listening. Throws when the listening
+    /// connection fails; the next call listens again, but changes committed in between were not notified.
+    /// </summary>
     Task<ChangeNotice> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken);
 }
 

@@ -79,6 +79,41 @@ public sealed class PostgresChangeSignalTests(PostgresStoreDatabase database) : 
         Assert.Empty(notice.Guns);
     }
 
+    [Fact]
+    public async Task CommitBetweenListenAndWait_IsReportedByTheWait()
+    {
+        await Signal.ListenAsync(CancellationToken.None);
+        var gun = NewGun();
+        Assert.Equal(CommitOutcome.Committed, await Store.CommitAsync(gun, null, Files(gun, 1)));
+
+        Assert.Equal([gun], (await NextNoticeAsync()).Guns);
+    }
+
+    // What the read cache's follower relies on after a failure: the wait fails loudly when the listening session
+    // ends (a commit in the gap is not notified; the follower reads the changefeed for it), and ListenAsync listens
+    // again on a new session.
+    [Fact]
+    public async Task ListeningSessionTerminated_WaitThrows_ListenAsyncListensAgain()
+    {
+        await using (var connection = new NpgsqlConnection(database.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var terminate = new NpgsqlCommand(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'trustserver-test-listener' AND query LIKE 'LISTEN%'",
+                connection);
+            Assert.Equal(1L, await terminate.ExecuteScalarAsync());
+        }
+
+        await Assert.ThrowsAnyAsync<NpgsqlException>(() => Signal.WaitAsync(Patience, CancellationToken.None));
+        var missed = NewGun();
+        Assert.Equal(CommitOutcome.Committed, await Store.CommitAsync(missed, null, Files(missed, 1)));
+
+        await Signal.ListenAsync(CancellationToken.None);
+        var gun = NewGun();
+        Assert.Equal(CommitOutcome.Committed, await Store.CommitAsync(gun, null, Files(gun, 1)));
+        Assert.Equal([gun], (await NextNoticeAsync()).Guns);
+    }
+
     private async Task<ChangeNotice> NextNoticeAsync()
     {
         var notice = await Signal.WaitAsync(Patience, CancellationToken.None);

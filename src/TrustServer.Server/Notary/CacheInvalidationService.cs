@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using TrustServer.Data;
+using TrustServer.Server.Observability;
 using TrustServer.Server.Options;
 
 namespace TrustServer.Server.Notary;
@@ -9,14 +10,28 @@ namespace TrustServer.Server.Notary;
 /// Keeps the read cache of this replica coherent with what other replicas write: a PostgreSQL notification names the
 /// GUN written, which is dropped at once; the changefeed is read every
 /// <see cref="ReadCacheOptions.ChangefeedPollSeconds"/> in any case (and at once after a notification that names no
-/// GUN), which bounds the staleness when notifications are lost. When the changefeed cannot be read, the whole cache
-/// is dropped. The poll runs on the machine's clock, not on the injected <see cref="TimeProvider"/> (metadata time).
+/// GUN), which bounds the staleness when notifications are lost. The poll runs on the machine's clock, not on the
+/// injected <see cref="TimeProvider"/> (metadata time).
 /// </summary>
+/// <remarks>
+/// When listening or reading the changefeed fails (database restart, lost connection), the cache stops serving hits
+/// (<see cref="MetadataReadCache.Suspend"/>: reads go to the database, or to stale-if-error while it is down) and the
+/// follower retries after 100 ms, then doubling up to <see cref="MaxRetryDelay"/>. It resumes in this order: LISTEN
+/// on a new connection (every later commit is notified), read the changefeed from the last change it applied (every
+/// earlier commit, including those made while it was not listening, is applied), then drop every entry read before
+/// (<see cref="MetadataReadCache.Resume"/>). Nothing committed around the reconnect can be missed, and nothing read
+/// while disconnected outlives it.
+/// </remarks>
 internal sealed partial class CacheInvalidationService(
     IMetadataStore store, IChangeSignal signal, MetadataReadCache cache, IOptions<ReadCacheOptions> options, ILogger<CacheInvalidationService> logger)
     : BackgroundService
 {
     private const int Page = 1000;
+
+    /// <summary>The longest wait between two attempts to resume following the changefeed.</summary>
+    public static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMilliseconds(500);
+
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(100);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -26,17 +41,26 @@ internal sealed partial class CacheInvalidationService(
         }
 
         var poll = TimeSpan.FromSeconds(options.Value.ChangefeedPollSeconds);
-        long? last = null;
+        long last = -1; // the id of the last change applied, kept across failures; -1 until the first one is known
+        var following = false;
+        var failures = 0;
+        var retryDelay = FirstRetryDelay;
         var lastRead = Stopwatch.GetTimestamp();
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                if (last is null)
+                if (!following)
                 {
-                    // Start from the newest record: the cache is empty (or was just dropped), so older ones do not matter.
-                    last = (await store.GetChangesAsync(null, -1, -1, stoppingToken)).LastOrDefault()?.Id ?? 0;
+                    last = await ResumeAsync(last, stoppingToken);
                     lastRead = Stopwatch.GetTimestamp();
+                    following = true;
+                    if (failures > 0)
+                    {
+                        LogResumed(logger, last, failures);
+                        failures = 0;
+                        retryDelay = FirstRetryDelay;
+                    }
                 }
 
                 var untilRead = poll - Stopwatch.GetElapsedTime(lastRead);
@@ -48,7 +72,7 @@ internal sealed partial class CacheInvalidationService(
 
                 if (notice.Unnamed || Stopwatch.GetElapsedTime(lastRead) >= poll)
                 {
-                    last = await FollowChangefeedAsync(last.Value, stoppingToken);
+                    last = await FollowChangefeedAsync(last, stoppingToken);
                     lastRead = Stopwatch.GetTimestamp();
                 }
             }
@@ -58,12 +82,34 @@ internal sealed partial class CacheInvalidationService(
             }
             catch (Exception e)
             {
-                LogFollowFailed(logger, e);
-                cache.InvalidateAll();
-                last = null;
-                await Task.Delay(poll, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+                cache.Suspend();
+                following = false;
+                if (failures++ == 0)
+                {
+                    LogFollowFailed(logger, e);
+                    TrustServerMetrics.ChangefeedFollowerFailures.Inc();
+                }
+                else
+                {
+                    LogStillFailing(logger, failures, e.Message);
+                }
+
+                await Task.Delay(retryDelay, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+                retryDelay = TimeSpan.FromTicks(Math.Min(retryDelay.Ticks * 2, MaxRetryDelay.Ticks));
             }
         }
+    }
+
+    // Listen first, then apply what was committed since `last`, then drop what was read before (see the remarks).
+    // At start (`last` is -1), and when the changefeed ends before `last` (the database was replaced), there is nothing
+    // to replay: the drop covers everything read so far. Returns the id of the newest change applied.
+    private async Task<long> ResumeAsync(long last, CancellationToken cancellationToken)
+    {
+        await signal.ListenAsync(cancellationToken);
+        var newest = (await store.GetChangesAsync(null, -1, -1, cancellationToken)).LastOrDefault()?.Id ?? 0;
+        var applied = last >= 0 && last <= newest ? await FollowChangefeedAsync(last, cancellationToken) : newest;
+        cache.Resume();
+        return applied;
     }
 
     // Drops the GUN of every change record after `last`; returns the id of the newest one read.
@@ -84,6 +130,12 @@ internal sealed partial class CacheInvalidationService(
         return last;
     }
 
-    [LoggerMessage(EventId = 1401, Level = LogLevel.Warning, Message = "Following the changefeed failed; the read cache was dropped")]
+    [LoggerMessage(EventId = 1401, Level = LogLevel.Warning, Message = "Following the changefeed failed; the read cache is bypassed until it resumes")]
     private static partial void LogFollowFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1402, Level = LogLevel.Information, Message = "Following the changefeed resumed after change {ChangeId} ({Failures} failed attempts)")]
+    private static partial void LogResumed(ILogger logger, long changeId, int failures);
+
+    [LoggerMessage(EventId = 1403, Level = LogLevel.Debug, Message = "Resuming the changefeed failed again ({Failures} attempts): {Reason}")]
+    private static partial void LogStillFailing(ILogger logger, int failures, string reason);
 }

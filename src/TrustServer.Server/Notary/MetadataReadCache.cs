@@ -1,7 +1,11 @@
+using System.Data.Common;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using TrustServer.Data;
+using TrustServer.Server.Observability;
 using TrustServer.Server.Options;
+using TrustServer.Tuf;
+using TrustServer.Tuf.Metadata;
 
 namespace TrustServer.Server.Notary;
 
@@ -9,10 +13,17 @@ namespace TrustServer.Server.Notary;
 /// The read path's cache in front of the store (issue: performance): latest, by-version and by-checksum lookups,
 /// including "not found", per GUN. Entries of a GUN are dropped when it changes — locally right after a write, on
 /// other replicas when the changefeed shows it (<see cref="CacheInvalidationService"/>). A per-GUN generation taken
-/// before the database read keeps a read that raced with an invalidation out of the cache. Entries also expire
-/// after <see cref="ReadCacheOptions.MaxStalenessSeconds"/>, the bound when every notification and poll fails.
-/// Publishes never read through this cache: they validate against the database.
+/// before the database read keeps a read that raced with an invalidation out of the cache. Entries are served
+/// only while the changefeed is followed (<see cref="Resume"/> … <see cref="Suspend"/>), and for at most
+/// <see cref="ReadCacheOptions.MaxStalenessSeconds"/> after they were read, the bound when every notification and
+/// poll fails. Publishes never read through this cache: they validate against the database.
 /// </summary>
+/// <remarks>
+/// Stale-if-error: when the database read fails, the file last read for the same lookup is served instead, for at
+/// most <see cref="ReadCacheOptions.StaleIfErrorSeconds"/> after that read and never once the file's own
+/// <c>signed.expires</c> has passed. "Not found" is never served that way (the error is: a repository that this
+/// replica never saw may exist).
+/// </remarks>
 internal sealed class MetadataReadCache : IMetadataReader, IDisposable
 {
     // Generations are striped by GUN hash: a collision only costs a miss, and memory stays fixed.
@@ -22,18 +33,26 @@ internal sealed class MetadataReadCache : IMetadataReader, IDisposable
 
     private readonly IMetadataStore _store;
     private readonly MemoryCache _cache;
+    private readonly TimeProvider _timeProvider;
     private readonly long[] _generations = new long[Stripes];
     private readonly TimeSpan _maxStaleness;
+    private readonly TimeSpan _staleIfError;
     private long _globalGeneration;
+    private volatile bool _following;
 
     public MetadataReadCache(IMetadataStore store, IOptions<ReadCacheOptions> options, TimeProvider timeProvider)
     {
         _store = store;
+        _timeProvider = timeProvider;
         _maxStaleness = TimeSpan.FromSeconds(options.Value.MaxStalenessSeconds);
+        _staleIfError = TimeSpan.FromSeconds(options.Value.StaleIfErrorSeconds);
         _cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = options.Value.MemoryBytes, Clock = new CacheClock(timeProvider) });
     }
 
     public bool Enabled => _maxStaleness > TimeSpan.Zero;
+
+    /// <summary>Whether reads may be answered from what was read before when the database fails.</summary>
+    public bool ServesStaleIfError => Enabled && _staleIfError > TimeSpan.Zero;
 
     // A hit returns the entry's completed task: no closure, state machine or task is allocated in the steady state.
     public Task<StoredFile?> GetLatestAsync(string gun, string role, CancellationToken cancellationToken = default)
@@ -82,14 +101,28 @@ internal sealed class MetadataReadCache : IMetadataReader, IDisposable
     /// <summary>Drops every entry of <paramref name="gun"/> (its stripe).</summary>
     public void Invalidate(string gun) => Interlocked.Increment(ref _generations[Stripe(gun)]);
 
-    /// <summary>Drops everything (the change feed could not be followed).</summary>
-    public void InvalidateAll() => Interlocked.Increment(ref _globalGeneration);
+    /// <summary>
+    /// The changefeed is no longer followed (changes of other replicas may go unnoticed): every read goes to the
+    /// database until <see cref="Resume"/>; entries stay for stale-if-error.
+    /// </summary>
+    public void Suspend() => _following = false;
+
+    /// <summary>
+    /// The changefeed is followed again (listening, and every change up to now applied): drops every entry read
+    /// before — while not following, a change of another replica may have gone unnoticed — and serves hits again.
+    /// </summary>
+    public void Resume()
+    {
+        Interlocked.Increment(ref _globalGeneration);
+        _following = true;
+    }
 
     public void Dispose() => _cache.Dispose();
 
     private bool TryGet(Key key, out Task<StoredFile?> hit)
     {
-        if (Enabled && _cache.TryGetValue(key, out Entry? entry) && entry!.Generation == Generation(key.Gun))
+        if (Enabled && _following && _cache.TryGetValue(key, out Entry? entry) && entry!.Generation == Generation(key.Gun)
+            && _timeProvider.GetUtcNow() < entry.FreshUntil)
         {
             hit = entry.Result;
             return true;
@@ -108,17 +141,56 @@ internal sealed class MetadataReadCache : IMetadataReader, IDisposable
 
         // Taken before the read: an invalidation while the read runs keeps its (possibly old) result out of the cache.
         var generation = Generation(key.Gun);
-        var file = await load(_store, key, cancellationToken);
+        var readAt = _timeProvider.GetUtcNow();
+        StoredFile? file;
+        try
+        {
+            file = await load(_store, key, cancellationToken);
+        }
+        catch (Exception e) when (IsDatabaseFailure(e) && Stale(key) is { } stale)
+        {
+            TrustServerMetrics.StaleReads.Inc();
+            return stale;
+        }
+
         if (Generation(key.Gun) == generation)
         {
-            _cache.Set(key, new Entry(Task.FromResult(file), generation), new MemoryCacheEntryOptions
+            // Kept past its freshness for stale-if-error; "not found" is not served that way.
+            var keep = file is null || _staleIfError < _maxStaleness ? _maxStaleness : _staleIfError;
+            _cache.Set(key, new Entry(Task.FromResult(file), generation, readAt + _maxStaleness, readAt + _staleIfError), new MemoryCacheEntryOptions
             {
                 Size = 256 + (file?.Data.Length ?? 0),
-                AbsoluteExpirationRelativeToNow = _maxStaleness,
+                AbsoluteExpirationRelativeToNow = keep,
             });
         }
 
         return file;
+    }
+
+    // The file last read for the lookup, while within the stale-if-error window and its own expiry.
+    private StoredFile? Stale(Key key)
+    {
+        if (!_cache.TryGetValue(key, out Entry? entry) || entry!.Result.Result is not { } file)
+        {
+            return null;
+        }
+
+        var now = _timeProvider.GetUtcNow();
+        return now < entry.StaleUntil && now <= entry.Expires ? file : null;
+    }
+
+    // The database (not the request) failed: a driver error, also when EF Core wraps it.
+    private static bool IsDatabaseFailure(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is DbException or TimeoutException)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private (long Global, long Gun) Generation(string gun) => (Interlocked.Read(ref _globalGeneration), Interlocked.Read(ref _generations[Stripe(gun)]));
@@ -127,7 +199,47 @@ internal sealed class MetadataReadCache : IMetadataReader, IDisposable
 
     private sealed record Key(string Gun, string Role, object Selector);
 
-    private sealed record Entry(Task<StoredFile?> Result, (long Global, long Gun) Generation);
+    private sealed class Entry(Task<StoredFile?> result, (long Global, long Gun) generation, DateTimeOffset freshUntil, DateTimeOffset staleUntil)
+    {
+        // UTC ticks of the file's signed.expires, parsed on first use (only stale-if-error needs it); -1 = not yet.
+        private long _expiresTicks = -1;
+
+        public Task<StoredFile?> Result { get; } = result;
+
+        public (long Global, long Gun) Generation { get; } = generation;
+
+        public DateTimeOffset FreshUntil { get; } = freshUntil;
+
+        public DateTimeOffset StaleUntil { get; } = staleUntil;
+
+        public DateTimeOffset Expires
+        {
+            get
+            {
+                var ticks = Interlocked.Read(ref _expiresTicks);
+                if (ticks < 0)
+                {
+                    ticks = ReadExpires(Result.Result!.Data).UtcTicks;
+                    Interlocked.Exchange(ref _expiresTicks, ticks);
+                }
+
+                return new DateTimeOffset(ticks, TimeSpan.Zero);
+            }
+        }
+
+        // Unreadable metadata counts as expired: it is not served stale.
+        private static DateTimeOffset ReadExpires(byte[] data)
+        {
+            try
+            {
+                return SignedEnvelope.Parse(data).Expires.Instant;
+            }
+            catch (TufFormatException)
+            {
+                return DateTimeOffset.MinValue;
+            }
+        }
+    }
 
     private sealed class CacheClock(TimeProvider timeProvider) : Microsoft.Extensions.Internal.ISystemClock
     {

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using TrustServer.Data;
+using TrustServer.Server.Notary;
 using TrustServer.Signing.Remote;
 
 namespace TrustServer.Server.Observability;
@@ -7,7 +8,9 @@ namespace TrustServer.Server.Observability;
 /// <summary>
 /// Kubernetes-style probes next to Notary's own <c>/_notary_server/health</c>: liveness, and readiness that
 /// reports reads (database) and writes (database and signer) separately, so that a replica whose signer is down
-/// keeps serving metadata while it says that it cannot take updates.
+/// keeps serving metadata while it says that it cannot take updates. While the database is unreachable, reads are
+/// <c>degraded</c> (still 200) when the read cache serves what it holds (stale-if-error), so load balancers keep
+/// the replica; writes are not ready.
 /// </summary>
 internal static class HealthEndpoints
 {
@@ -17,20 +20,21 @@ internal static class HealthEndpoints
         group.MapGet("/live", () => TypedResults.Json(new JsonObject { ["status"] = "live" }))
             .WithSummary("Liveness: the process answers.");
         group.MapGet("/ready", ReadyAsync)
-            .WithSummary("Readiness: 200 while reads can be served (database reachable), 503 otherwise; writes are ready when the signer is reachable too.");
+            .WithSummary("Readiness: 200 while reads can be served (database reachable: ready; unreachable but cached metadata is served: degraded), 503 otherwise; writes are ready when database and signer are reachable.");
         return endpoints;
     }
 
-    private static async Task<IResult> ReadyAsync(IMetadataStore store, IServiceProvider services, CancellationToken cancellationToken)
+    private static async Task<IResult> ReadyAsync(IMetadataStore store, MetadataReadCache cache, IServiceProvider services, CancellationToken cancellationToken)
     {
         var database = await store.IsOperationalAsync(cancellationToken) ? null : "the metadata database is not reachable or not migrated";
         var signer = services.GetService<RemoteSigningService>() is { } remote ? await remote.CheckHealthAsync(cancellationToken) : null;
+        var reads = database is null ? "ready" : cache.ServesStaleIfError ? "degraded" : "not ready";
         var body = new JsonObject
         {
-            ["reads"] = database is null ? "ready" : "not ready",
+            ["reads"] = reads,
             ["writes"] = database is null && signer is null ? "ready" : "not ready",
             ["checks"] = new JsonObject { ["database"] = database ?? "ok", ["signer"] = signer ?? "ok" },
         };
-        return TypedResults.Json(body, statusCode: database is null ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+        return TypedResults.Json(body, statusCode: reads == "not ready" ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK);
     }
 }

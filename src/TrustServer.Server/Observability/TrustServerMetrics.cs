@@ -35,6 +35,12 @@ internal static class TrustServerMetrics
     public static readonly Counter DatabaseErrors = Factory.CreateCounter(
         "trustserver_database_errors_total", "Requests that failed because the database failed.", []);
 
+    public static readonly Counter StaleReads = Factory.CreateCounter(
+        "trustserver_read_cache_stale_total", "Lookups answered from the read cache because the database failed (stale-if-error).", []);
+
+    public static readonly Counter ChangefeedFollowerFailures = Factory.CreateCounter(
+        "trustserver_changefeed_follower_failures_total", "Times the read cache stopped following the changefeed (database unreachable); it resumes by itself.", []);
+
     /// <summary>
     /// Keeps <c>/metrics</c> to these metrics plus prometheus-net's process and debug metrics: the adapters that
     /// would also export every .NET meter (Kestrel, HttpClient, Npgsql, …) and event counter stay off — they cost

@@ -76,6 +76,14 @@ public sealed class ReadCacheOptions
     /// </summary>
     [Range(1, 3600)]
     public int ChangefeedPollSeconds { get; set; } = 2;
+
+    /// <summary>
+    /// Stale-if-error: while the database fails, a read is answered with the file last read for it, for at most this
+    /// long after that read and never past the file's own <c>signed.expires</c>; 0 turns it off. Repositories not
+    /// read before the outage (and "not found") get Notary's error.
+    /// </summary>
+    [Range(0, 31536000)]
+    public int StaleIfErrorSeconds { get; set; } = 300;
 }
 
 /// <summary>Which repositories the server accepts (notary-server's repositories.gun_prefixes).</summary>
