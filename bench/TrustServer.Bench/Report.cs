@@ -44,6 +44,8 @@ internal sealed class Report
 
     public List<MemorySample> Memory { get; } = [];
 
+    public List<GrowthRun> Growth { get; } = [];
+
     public List<string> Notes { get; } = [];
 
     public IReadOnlyList<TargetCheck> CheckTargets()
@@ -72,6 +74,17 @@ internal sealed class Report
         {
             var ratio = ours is null || reference is null || reference.PublishesPerSecond <= 0 ? (double?)null : ours.PublishesPerSecond / reference.PublishesPerSecond;
             checks.Add(new TargetCheck($">= 5x notary-server publishes/s, {name}", ratio is null ? "not measured" : $"{ratio:F2}x ref", ratio is null ? null : ratio >= 5));
+        }
+
+        if (Growth.FirstOrDefault(g => g.Server == "TrustServer") is { } growth)
+        {
+            var first = growth.At(Options.GrowthSampleEvery);
+            var last = growth.Samples[^1];
+            var ratio = first?.RssKiB is { } a && last.RssKiB is { } b && a > 0 && last.Publishes > first.Publishes ? (double)b / a : (double?)null;
+            checks.Add(new TargetCheck(
+                $"server RSS after {last.Publishes:N0} growing publishes <= 1.3x RSS after {Options.GrowthSampleEvery:N0}",
+                ratio is null ? "not measured" : $"{Mib(last.RssKiB)} vs {Mib(first!.RssKiB)} MiB = {ratio:F2}x" + (growth.Failed > 0 ? $"; {growth.Failed} publishes failed" : string.Empty),
+                ratio is null ? null : ratio <= 1.3 && growth.Failed == 0));
         }
 
         var server = Memory.FirstOrDefault(m => m.Process == "TrustServer server")?.AfterPublishesKiB;
@@ -116,6 +129,33 @@ internal sealed class Report
             var ratio = ours is null || reference is null || reference.PublishesPerSecond <= 0 ? (double?)null : ours.PublishesPerSecond / reference.PublishesPerSecond;
             text.AppendLine(CultureInfo.InvariantCulture,
                 $"| {name} | {Pub(ours)} | {Ms(ours?.P50Ms)} | {Ms(ours?.P99Ms)} | {Pub(reference)} | {Ms(reference?.P50Ms)} | {Ms(reference?.P99Ms)} | {Format(ratio, "0.00'x'")} |");
+        }
+
+        if (Growth.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine("### Memory growth: one publisher, one repository, one more target per publish (MiB)");
+            text.AppendLine();
+            text.AppendLine("| server | publishes | targets.json KiB | seconds | RSS | managed heap |");
+            text.AppendLine("|---|---:|---:|---:|---:|---:|");
+            foreach (var run in Growth)
+            {
+                foreach (var sample in run.Samples)
+                {
+                    text.AppendLine(CultureInfo.InvariantCulture,
+                        $"| {run.Server} | {sample.Publishes:N0} | {sample.TargetsBytes / 1024.0:0} | {sample.Seconds:0} | {Mib(sample.RssKiB)} | {(sample.ManagedBytes is { } m ? (m / 1048576.0).ToString("0.0", CultureInfo.InvariantCulture) : "–")} |");
+                }
+
+                if (run.IdleRssKiB is not null)
+                {
+                    text.AppendLine(CultureInfo.InvariantCulture, $"| {run.Server} | after {run.IdleSeconds:0} s idle | | | {Mib(run.IdleRssKiB)} | |");
+                }
+
+                if (run.Failed > 0)
+                {
+                    text.AppendLine(CultureInfo.InvariantCulture, $"| {run.Server} | {run.Failed} failed: {run.FirstError?.Replace('|', '/')} | | | | |");
+                }
+            }
         }
 
         text.AppendLine();
@@ -209,6 +249,7 @@ internal sealed class Report
         reads = Reads.Select(c => new { row = c.Row.Name, c.Connections, c0 = c.Control, trustServer = c.TrustServer, notaryServer = c.Reference }),
         publishes = Publishes.Select(p => new { name = p.Name, trustServer = p.TrustServer, notaryServer = p.Reference }),
         memory = Memory,
+        growth = Growth,
         targets = CheckTargets().Select(c => new { c.Target, c.Measured, verdict = c.Verdict }),
         notes = Notes,
     };
