@@ -16,7 +16,14 @@ internal sealed class BenchOptions
           --connections <list>    wrk connection counts, comma separated (default 16,64)
           --threads <n>           wrk threads (default 2: the machine has 2 cores)
           --parallel-repos <n>    repositories published in parallel (default 8)
-          --only <part>           run one part only: reads (the GET rows), publishes or uploads (large invalid uploads)
+          --only <part>           run one part only: reads (the GET rows), publishes, uploads (large invalid uploads) or growth
+          --growth-publishes <n>  growth row: publishes to one repository whose targets.json grows by one target
+                                  each (default 10000; 0 skips the row; it runs only with --only growth)
+          --growth-sample-every <n>  memory sample every n publishes (default 1000)
+          --growth-initial-targets <n>  targets in the repository before the first update (default 1500, ~150 KB)
+          --growth-target-padding <n>   bytes of custom data per target (default 0: ~100 B per target)
+          --growth-no-reference   growth row on TrustServer only (not on notary-server)
+          --growth-idle <s>       seconds of idling after the growth row before the last RSS sample (default 30)
           --results <dir>         where to keep raw output and the summary (default bench/results/<timestamp>)
           --help                  this text
 
@@ -48,6 +55,27 @@ internal sealed class BenchOptions
 
     /// <summary>Whether the large-upload rows run (issue §5; not with <c>--only reads|publishes</c>).</summary>
     public bool RunUploads { get; private set; } = true;
+
+    /// <summary>Whether the growth row runs (<c>--only growth</c>).</summary>
+    public bool RunGrowth { get; private set; }
+
+    /// <summary>Publishes of the growth row, per server.</summary>
+    public int GrowthPublishes { get; private set; } = 10_000;
+
+    /// <summary>The growth row samples memory every this many publishes.</summary>
+    public int GrowthSampleEvery { get; private set; } = 1_000;
+
+    /// <summary>Targets in the growth repository's first targets file.</summary>
+    public int GrowthInitialTargets { get; private set; } = 1_500;
+
+    /// <summary>Bytes of custom data per target of the growth repository.</summary>
+    public int GrowthTargetPadding { get; private set; }
+
+    /// <summary>Whether the growth row runs on notary-server too (not with <c>--growth-no-reference</c>).</summary>
+    public bool GrowthOnReference { get; private set; } = true;
+
+    /// <summary>Seconds the servers idle after the growth row before the last RSS sample.</summary>
+    public double GrowthIdleSeconds { get; private set; } = 30;
 
     public string? ResultsDirectory { get; private set; }
 
@@ -93,13 +121,32 @@ internal sealed class BenchOptions
                     options.ParallelRepositories = Positive(Next(), "--parallel-repos");
                     break;
                 case "--only":
-                    (options.RunReads, options.RunPublishes, options.RunUploads) = Next() switch
+                    (options.RunReads, options.RunPublishes, options.RunUploads, options.RunGrowth) = Next() switch
                     {
-                        "reads" => (true, false, false),
-                        "publishes" => (false, true, false),
-                        "uploads" => (false, false, true),
-                        var part => throw new ArgumentException($"--only: '{part}' is not 'reads', 'publishes' or 'uploads'"),
+                        "reads" => (true, false, false, false),
+                        "publishes" => (false, true, false, false),
+                        "uploads" => (false, false, true, false),
+                        "growth" => (false, false, false, true),
+                        var part => throw new ArgumentException($"--only: '{part}' is not 'reads', 'publishes', 'uploads' or 'growth'"),
                     };
+                    break;
+                case "--growth-publishes":
+                    options.GrowthPublishes = NonNegative(Next(), "--growth-publishes");
+                    break;
+                case "--growth-sample-every":
+                    options.GrowthSampleEvery = Positive(Next(), "--growth-sample-every");
+                    break;
+                case "--growth-initial-targets":
+                    options.GrowthInitialTargets = NonNegative(Next(), "--growth-initial-targets");
+                    break;
+                case "--growth-target-padding":
+                    options.GrowthTargetPadding = NonNegative(Next(), "--growth-target-padding");
+                    break;
+                case "--growth-no-reference":
+                    options.GrowthOnReference = false;
+                    break;
+                case "--growth-idle":
+                    options.GrowthIdleSeconds = Seconds(Next());
                     break;
                 case "--results":
                     options.ResultsDirectory = Path.GetFullPath(Next());
@@ -127,6 +174,11 @@ internal sealed class BenchOptions
         double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value >= 0
             ? value
             : throw new ArgumentException($"'{text}' is not a number of seconds");
+
+    private static int NonNegative(string text, string option) =>
+        int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= 0
+            ? value
+            : throw new ArgumentException($"{option}: '{text}' is not a non-negative integer");
 
     private static int Positive(string text, string option) =>
         int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value > 0

@@ -30,7 +30,7 @@ internal static class BenchRunner
         var clock = Stopwatch.StartNew();
         void Progress(string message) => Console.WriteLine($"[{clock.Elapsed:mm\\:ss}] {message}");
 
-        if (Wrk.FindExecutable() is null)
+        if (options.RunReads && Wrk.FindExecutable() is null)
         {
             throw new InvalidOperationException("wrk is not installed: `apt-get install -y wrk` (bench/run.sh does this).");
         }
@@ -49,20 +49,20 @@ internal static class BenchRunner
         Progress($"PostgreSQL: {stack.PostgresDescription}");
         Progress($"TrustServer {stack.TrustServer.Url} (pid {stack.TrustServer.Process.Pid}), notary-server {stack.Reference.Url} (pid {stack.Reference.Process.Pid}), C0 {stack.Control.Url} (pid {stack.Control.Process.Pid})");
 
-        Progress($"seeding {Seeder.Gun} with the real notary client (init --publish, {Seeder.TargetCount} targets) on both servers");
-        var seeded = new Dictionary<string, SeededRepository>
-        {
-            [stack.TrustServer.Name] = await Seeder.SeedAsync(stack.TrustServer, stack.CaFile, stack.Http, stack.WorkDirectory, cancellationToken),
-            [stack.Reference.Name] = await Seeder.SeedAsync(stack.Reference, stack.CaFile, stack.Http, stack.WorkDirectory, cancellationToken),
-        };
-        var ours = seeded[stack.TrustServer.Name];
-        report.Notes.Add("Body sizes (TrustServer / notary-server): "
-            + string.Join(", ", ours.Sizes.Select(s => $"{s.Key}.json {s.Value} / {seeded[stack.Reference.Name].Sizes[s.Key]} B"))
-            + "; C0 answers the TrustServer size of each row.");
-
         var cpu = new CpuMonitor(CpuMonitor.FindPostmaster(stack.PostgresDescription));
         if (options.RunReads)
         {
+            // The GET rows read a repository seeded by the real notary client.
+            Progress($"seeding {Seeder.Gun} with the real notary client (init --publish, {Seeder.TargetCount} targets) on both servers");
+            var seeded = new Dictionary<string, SeededRepository>
+            {
+                [stack.TrustServer.Name] = await Seeder.SeedAsync(stack.TrustServer, stack.CaFile, stack.Http, stack.WorkDirectory, cancellationToken),
+                [stack.Reference.Name] = await Seeder.SeedAsync(stack.Reference, stack.CaFile, stack.Http, stack.WorkDirectory, cancellationToken),
+            };
+            var ours = seeded[stack.TrustServer.Name];
+            report.Notes.Add("Body sizes (TrustServer / notary-server): "
+                + string.Join(", ", ours.Sizes.Select(s => $"{s.Key}.json {s.Value} / {seeded[stack.Reference.Name].Sizes[s.Key]} B"))
+                + "; C0 answers the TrustServer size of each row.");
             await MeasureReadsAsync(options, stack, cpu, seeded, report, rawDirectory, Progress, cancellationToken);
         }
 
@@ -75,6 +75,15 @@ internal static class BenchRunner
         if (options.RunUploads)
         {
             await LargeUploads.MeasureAsync(stack, Seeder.Gun, report, Progress, cancellationToken);
+        }
+
+        if (options.RunGrowth && options.GrowthPublishes > 0)
+        {
+            foreach (var name in options.GrowthOnReference ? [stack.TrustServer.Name, stack.Reference.Name] : new[] { stack.TrustServer.Name })
+            {
+                var target = await CurrentTargetAsync(stack, name, report, Progress, "the growth row", cancellationToken);
+                report.Growth.Add(await Growth.RunAsync(options, stack, target, Progress, cancellationToken));
+            }
         }
 
         foreach (var (name, process) in stack.Processes)
@@ -288,7 +297,7 @@ internal static class BenchRunner
     }
 
     // Every sample of TrustServer's /metrics by "name{labels}"; keeps the scrape with the results when a file name is given.
-    private static async Task<Dictionary<string, double>> ScrapeMetricsAsync(BenchStack stack, string? fileName, CancellationToken cancellationToken)
+    public static async Task<Dictionary<string, double>> ScrapeMetricsAsync(BenchStack stack, string? fileName, CancellationToken cancellationToken)
     {
         var samples = new Dictionary<string, double>(StringComparer.Ordinal);
         try

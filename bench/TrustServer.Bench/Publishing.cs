@@ -37,6 +37,33 @@ internal static class Publishing
 {
     public static async Task<PreparedRepository> PrepareAsync(HttpClient http, string baseUrl, string gun, int updates, CancellationToken cancellationToken)
     {
+        var now = DateTimeOffset.UtcNow;
+        var (root, targetsKey, snapshotKey) = await CreateRootAsync(http, baseUrl, gun, cancellationToken);
+        using var targetsKeyOwned = targetsKey;
+        using var snapshotKeyOwned = snapshotKey;
+
+        var boundary = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(30));
+        var targets1 = Targets(targetsKey, 1, now);
+        var init = Multipart(boundary, [("root", root), ("targets", targets1), ("snapshot", Snapshot(snapshotKey, 1, now, root, targets1))]);
+        var bodies = new byte[updates][];
+        for (var i = 0; i < updates; i++)
+        {
+            var version = i + 2;
+            var targets = Targets(targetsKey, version, now);
+            bodies[i] = Multipart(boundary, [("targets", targets), ("snapshot", Snapshot(snapshotKey, version, now, root, targets))]);
+        }
+
+        return new PreparedRepository(gun, init, bodies, boundary);
+    }
+
+    /// <summary>
+    /// A new repository's root (v1, signed with a fresh self-signed certificate key like the client's) naming fresh
+    /// targets and snapshot keys and the server's timestamp key (from <c>GET timestamp.key</c>, as <c>notary init</c>
+    /// does). The caller owns the returned keys.
+    /// </summary>
+    public static async Task<(byte[] Root, TufSigningKey TargetsKey, TufSigningKey SnapshotKey)> CreateRootAsync(
+        HttpClient http, string baseUrl, string gun, CancellationToken cancellationToken)
+    {
         var keyJson = await http.GetByteArrayAsync(new Uri($"{baseUrl}/v2/{gun}/_trust/tuf/timestamp.key"), cancellationToken);
         var timestampKey = TufPublicKey.FromJson(JsonParser.Parse(keyJson), "timestamp.key");
         var now = DateTimeOffset.UtcNow;
@@ -51,8 +78,8 @@ internal static class Publishing
         });
         var rootKey = new TufPublicKey(KeyType.EcdsaX509, Encoding.ASCII.GetBytes(rootCertificate.CertificatePem));
         var rootEcdsa = (ECDsa)rootCertificate.PrivateKey;
-        using var targetsKey = TufSigningKey.Generate(KeyType.Ecdsa);
-        using var snapshotKey = TufSigningKey.Generate(KeyType.Ecdsa);
+        var targetsKey = TufSigningKey.Generate(KeyType.Ecdsa);
+        var snapshotKey = TufSigningKey.Generate(KeyType.Ecdsa);
 
         var keys = new JsonObject()
             .Set(rootKey.Id, rootKey.ToJson())
@@ -74,19 +101,7 @@ internal static class Publishing
         var root = SignedEnvelope.Assemble(
             rootCanonical,
             [new TufSignature(rootKey.Id, SignatureMethod.Ecdsa, rootEcdsa.SignHash(SHA256.HashData(rootCanonical), DSASignatureFormat.IeeeP1363FixedFieldConcatenation))]);
-
-        var boundary = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(30));
-        var targets1 = Targets(targetsKey, 1, now);
-        var init = Multipart(boundary, [("root", root), ("targets", targets1), ("snapshot", Snapshot(snapshotKey, 1, now, root, targets1))]);
-        var bodies = new byte[updates][];
-        for (var i = 0; i < updates; i++)
-        {
-            var version = i + 2;
-            var targets = Targets(targetsKey, version, now);
-            bodies[i] = Multipart(boundary, [("targets", targets), ("snapshot", Snapshot(snapshotKey, version, now, root, targets))]);
-        }
-
-        return new PreparedRepository(gun, init, bodies, boundary);
+        return (root, targetsKey, snapshotKey);
     }
 
     /// <summary>Publishes the init of every repository (untimed).</summary>
@@ -94,7 +109,7 @@ internal static class Publishing
     {
         foreach (var repository in repositories)
         {
-            var (ok, error) = await PostAsync(http, baseUrl, repository, repository.Init, cancellationToken);
+            var (ok, error) = await PostAsync(http, baseUrl, repository.Gun, repository.Boundary, repository.Init, cancellationToken);
             if (!ok)
             {
                 throw new InvalidOperationException($"init of {repository.Gun} at {baseUrl} failed: {error}");
@@ -124,7 +139,7 @@ internal static class Publishing
                     }
 
                     var started = Stopwatch.GetTimestamp();
-                    var (ok, error) = await PostAsync(http, baseUrl, repository, body, cancellationToken);
+                    var (ok, error) = await PostAsync(http, baseUrl, repository.Gun, repository.Boundary, body, cancellationToken);
                     latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                     if (ok)
                     {
@@ -147,14 +162,15 @@ internal static class Publishing
     public static double Percentile(double[] sorted, double quantile) =>
         sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(quantile * sorted.Length) - 1, 0, sorted.Length - 1)];
 
-    private static async Task<(bool Ok, string? Error)> PostAsync(
-        HttpClient http, string baseUrl, PreparedRepository repository, byte[] body, CancellationToken cancellationToken)
+    /// <summary>One upload (POST <c>/v2/&lt;gun&gt;/_trust/tuf/</c>); the error is the status and the start of the body.</summary>
+    public static async Task<(bool Ok, string? Error)> PostAsync(
+        HttpClient http, string baseUrl, string gun, string boundary, byte[] body, CancellationToken cancellationToken)
     {
         using var content = new ByteArrayContent(body);
-        content.Headers.ContentType = MediaTypeHeaderValue.Parse("multipart/form-data; boundary=" + repository.Boundary);
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse("multipart/form-data; boundary=" + boundary);
         try
         {
-            using var response = await http.PostAsync(new Uri($"{baseUrl}/v2/{repository.Gun}/_trust/tuf/"), content, cancellationToken);
+            using var response = await http.PostAsync(new Uri($"{baseUrl}/v2/{gun}/_trust/tuf/"), content, cancellationToken);
             if (response.IsSuccessStatusCode)
             {
                 return (true, null);
@@ -170,7 +186,7 @@ internal static class Publishing
     }
 
     // Go's mime/multipart layout: "--b\r\n" headers "\r\n\r\n" body, "\r\n--b\r\n" between parts, "\r\n--b--\r\n" at the end.
-    private static byte[] Multipart(string boundary, IEnumerable<(string Role, byte[] Bytes)> parts)
+    public static byte[] Multipart(string boundary, IEnumerable<(string Role, byte[] Bytes)> parts)
     {
         using var stream = new MemoryStream();
         var first = true;
@@ -212,7 +228,7 @@ internal static class Publishing
         return Sign(body, key);
     }
 
-    private static byte[] Sign(JsonObject body, TufSigningKey key)
+    public static byte[] Sign(JsonObject body, TufSigningKey key)
     {
         var canonical = CanonicalJson.Encode(body);
         return SignedEnvelope.Assemble(canonical, [new TufSignature(key.PublicKey.Id, key.Method, key.Sign(canonical))]);

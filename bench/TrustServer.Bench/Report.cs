@@ -46,6 +46,8 @@ internal sealed class Report
 
     public List<LargeUploadRow> LargeUploads { get; } = [];
 
+    public List<GrowthRun> Growth { get; } = [];
+
     public List<string> Notes { get; } = [];
 
     public IReadOnlyList<TargetCheck> CheckTargets()
@@ -82,6 +84,17 @@ internal sealed class Report
             checks.Add(new TargetCheck($"RSS growth <= 3x the upload, {row.Name}", $"{perUpload:F2}x", perUpload <= 3));
             var time = row.Reference is null ? (double?)null : row.TrustServer.Seconds / row.Reference.Seconds;
             checks.Add(new TargetCheck($"time <= 2x notary-server, {row.Name}", time is null ? "not measured" : $"{time:F2}x ref", time is null ? null : time <= 2));
+        }
+
+        if (Growth.FirstOrDefault(g => g.Server == "TrustServer") is { } growth)
+        {
+            var first = growth.At(Options.GrowthSampleEvery);
+            var last = growth.Samples[^1];
+            var ratio = first?.RssKiB is { } a && last.RssKiB is { } b && a > 0 && last.Publishes > first.Publishes ? (double)b / a : (double?)null;
+            checks.Add(new TargetCheck(
+                $"server RSS after {last.Publishes:N0} growing publishes <= 1.3x RSS after {Options.GrowthSampleEvery:N0}",
+                ratio is null ? "not measured" : $"{Mib(last.RssKiB)} vs {Mib(first!.RssKiB)} MiB = {ratio:F2}x" + (growth.Failed > 0 ? $"; {growth.Failed} publishes failed" : string.Empty),
+                ratio is null ? null : ratio <= 1.3 && growth.Failed == 0));
         }
 
         var server = Memory.FirstOrDefault(m => m.Process == "TrustServer server")?.AfterPublishesKiB;
@@ -139,6 +152,33 @@ internal sealed class Report
             {
                 text.AppendLine(CultureInfo.InvariantCulture,
                     $"| {row.Name} | {Upload(row.TrustServer)} | {Upload(row.Reference)} |");
+            }
+        }
+
+        if (Growth.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine("### Memory growth: one publisher, one repository, one more target per publish (MiB)");
+            text.AppendLine();
+            text.AppendLine("| server | publishes | targets.json KiB | seconds | RSS | managed heap |");
+            text.AppendLine("|---|---:|---:|---:|---:|---:|");
+            foreach (var run in Growth)
+            {
+                foreach (var sample in run.Samples)
+                {
+                    text.AppendLine(CultureInfo.InvariantCulture,
+                        $"| {run.Server} | {sample.Publishes:N0} | {sample.TargetsBytes / 1024.0:0} | {sample.Seconds:0} | {Mib(sample.RssKiB)} | {(sample.ManagedBytes is { } m ? (m / 1048576.0).ToString("0.0", CultureInfo.InvariantCulture) : "–")} |");
+                }
+
+                if (run.IdleRssKiB is not null)
+                {
+                    text.AppendLine(CultureInfo.InvariantCulture, $"| {run.Server} | after {run.IdleSeconds:0} s idle | | | {Mib(run.IdleRssKiB)} | |");
+                }
+
+                if (run.Failed > 0)
+                {
+                    text.AppendLine(CultureInfo.InvariantCulture, $"| {run.Server} | {run.Failed} failed: {run.FirstError?.Replace('|', '/')} | | | | |");
+                }
             }
         }
 
@@ -234,6 +274,7 @@ internal sealed class Report
         publishes = Publishes.Select(p => new { name = p.Name, trustServer = p.TrustServer, notaryServer = p.Reference }),
         largeUploads = LargeUploads,
         memory = Memory,
+        growth = Growth,
         targets = CheckTargets().Select(c => new { c.Target, c.Measured, verdict = c.Verdict }),
         notes = Notes,
     };
