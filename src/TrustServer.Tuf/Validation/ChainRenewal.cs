@@ -1,0 +1,108 @@
+using TrustServer.Tuf.Metadata;
+
+namespace TrustServer.Tuf.Validation;
+
+/// <summary>What a repository's server-signed chain needs at a given instant (spec server-api.md §6).</summary>
+public enum RenewalNeed
+{
+    /// <summary>Timestamp and snapshot are valid for long enough.</summary>
+    None,
+
+    /// <summary>The timestamp must be re-signed (its snapshot stays).</summary>
+    Timestamp,
+
+    /// <summary>The snapshot must be re-signed, and therefore the timestamp that describes it too.</summary>
+    SnapshotAndTimestamp,
+}
+
+/// <summary>One stored file of the chain: its exact bytes, version and parsed form.</summary>
+/// <param name="Bytes">The file as stored and served.</param>
+/// <param name="Metadata">Its parsed snapshot or timestamp.</param>
+public sealed record ChainFile(byte[] Bytes, MetaListMetadata Metadata);
+
+/// <summary>The current chain: the newest timestamp and the snapshot it names.</summary>
+public sealed record CurrentChain(ChainFile Timestamp, ChainFile Snapshot);
+
+/// <summary>The files a renewal produced: a new snapshot (only when it was renewed) and a new timestamp.</summary>
+public sealed record RenewedChain(ChainFile? Snapshot, ChainFile Timestamp)
+{
+    /// <summary>The files to store, snapshot first.</summary>
+    public IReadOnlyList<MetadataFile> Files { get; } =
+        Snapshot is null
+            ? [new(RoleName.Timestamp, Timestamp.Metadata.Version, Timestamp.Bytes)]
+            : [new(RoleName.Snapshot, Snapshot.Metadata.Version, Snapshot.Bytes), new(RoleName.Timestamp, Timestamp.Metadata.Version, Timestamp.Bytes)];
+}
+
+/// <summary>The server cannot renew the chain (key not held, invalid root or snapshot); the message says why.</summary>
+public sealed class ChainRenewalException(string message) : Exception(message);
+
+/// <summary>
+/// The server's side of keeping a repository valid without its owner (spec server-api.md §6): decides whether the
+/// current timestamp → snapshot chain needs re-signing, and builds and signs the next snapshot (when the server
+/// holds its key) and timestamp. Pure apart from the <see cref="IServerSigner"/> port; the lazy re-sign on read and
+/// a background renewer share it.
+/// </summary>
+public sealed class ChainRenewal(TimeProvider timeProvider)
+{
+    private readonly ServerMetadataBuilder _builder = new(timeProvider);
+
+    /// <summary>
+    /// What the chain needs at <paramref name="now"/>: a file needs renewing when it expires before
+    /// <paramref name="now"/> + <paramref name="ahead"/> (zero: only once it has expired, as notary-server does on read).
+    /// </summary>
+    public static RenewalNeed Assess(CurrentChain chain, DateTimeOffset now, TimeSpan ahead = default)
+    {
+        var horizon = now + ahead;
+        if (chain.Snapshot.Metadata.Expires.IsExpiredAt(horizon))
+        {
+            return RenewalNeed.SnapshotAndTimestamp;
+        }
+
+        return chain.Timestamp.Metadata.Expires.IsExpiredAt(horizon) ? RenewalNeed.Timestamp : RenewalNeed.None;
+    }
+
+    /// <summary>
+    /// Re-signs what <paramref name="need"/> says against the current root <paramref name="rootFile"/>: the root must
+    /// be signed by its own threshold and unexpired (validation.md §3); a snapshot that is kept must still be validly
+    /// signed; the new snapshot keeps every entry of the old one and describes the current root's exact bytes.
+    /// </summary>
+    /// <exception cref="ChainRenewalException">The server cannot produce a valid chain.</exception>
+    public async Task<RenewedChain> RenewAsync(
+        string gun, byte[] rootFile, CurrentChain chain, RenewalNeed need, IServerSigner signer, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfEqual(need, RenewalNeed.None);
+        var now = timeProvider.GetUtcNow();
+        var root = LoadTrustedRoot(rootFile, now);
+
+        ChainFile? renewedSnapshot = null;
+        var snapshot = chain.Snapshot;
+        if (need == RenewalNeed.SnapshotAndTimestamp)
+        {
+            var body = _builder.SnapshotBody(snapshot.Metadata, [new(RoleName.Root, rootFile)]);
+            var signed = await ServerMetadataBuilder.SignAsync(gun, root.GetBaseRole(RoleName.Snapshot), body, signer, cancellationToken).ConfigureAwait(false)
+                ?? throw new ChainRenewalException("the snapshot expired and the server does not hold the snapshot key");
+            snapshot = renewedSnapshot = new ChainFile(signed, MetaListMetadata.SnapshotFromEnvelope(SignedEnvelope.Parse(signed)));
+        }
+        else if (ThresholdVerifier.Verify(snapshot.Metadata.Envelope, root.GetBaseRole(RoleName.Snapshot)) is { } problem)
+        {
+            throw new ChainRenewalException("the current snapshot is not validly signed: " + problem);
+        }
+
+        var timestampBody = _builder.TimestampBody(chain.Timestamp.Metadata, snapshot.Bytes);
+        var timestamp = await ServerMetadataBuilder.SignAsync(gun, root.GetBaseRole(RoleName.Timestamp), timestampBody, signer, cancellationToken).ConfigureAwait(false)
+            ?? throw new ChainRenewalException("the server does not hold the timestamp key");
+        return new RenewedChain(renewedSnapshot, new ChainFile(timestamp, MetaListMetadata.TimestampFromEnvelope(SignedEnvelope.Parse(timestamp))));
+    }
+
+    private static RootMetadata LoadTrustedRoot(byte[] bytes, DateTimeOffset now)
+    {
+        var envelope = SignedEnvelope.Parse(bytes);
+        var root = RootMetadata.FromEnvelope(envelope);
+        if (ThresholdVerifier.Verify(envelope, root.GetBaseRole(RoleName.Root)) is { } problem)
+        {
+            throw new ChainRenewalException("the current root is not validly signed: " + problem);
+        }
+
+        return root.Expires.IsExpiredAt(now) ? throw new ChainRenewalException($"the current root expired at {root.Expires.Text}") : root;
+    }
+}
