@@ -31,7 +31,8 @@ internal sealed class ServerSigningException(string message) : Exception(message
 /// and drop the GUN from the cache after writing.
 /// </remarks>
 internal sealed partial class RepositoryService(
-    IMetadataStore store, MetadataReadCache cache, ISigningService signer, TimeProvider timeProvider, ILogger<RepositoryService> logger)
+    IMetadataStore store, MetadataReadCache cache, ISigningService signer, TimeProvider timeProvider, TrustServerMetrics metrics,
+    ILogger<RepositoryService> logger)
 {
     // A lazy re-sign that loses to another replica re-reads; a few rounds cover any realistic contention.
     private const int ResignAttempts = 4;
@@ -82,12 +83,12 @@ internal sealed partial class RepositoryService(
         {
             var outcome = await ValidateAndCommitAsync(gun, uploads, cancellationToken);
             var label = outcome.VersionConflict ? "VERSION" : outcome.Rejection is { } rejection ? rejection.NotaryName ?? "INVALID_UPDATE" : "accepted";
-            TrustServerMetrics.Publishes.WithLabels(label).Inc();
+            metrics.Publishes.WithLabels(label).Inc();
             return outcome;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            TrustServerMetrics.Publishes.WithLabels("UPDATING").Inc();
+            metrics.Publishes.WithLabels("UPDATING").Inc();
             throw;
         }
     }
@@ -96,10 +97,10 @@ internal sealed partial class RepositoryService(
     {
         var started = Stopwatch.GetTimestamp();
         var (state, timestampVersion) = await LoadStateAsync(gun, cancellationToken);
-        TrustServerMetrics.PublishPhases.WithLabels("load").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        metrics.PublishPhases.WithLabels("load").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         started = Stopwatch.GetTimestamp();
         var result = await _validator.ValidateAsync(gun, state, uploads, signer, cancellationToken);
-        TrustServerMetrics.PublishPhases.WithLabels("validate").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        metrics.PublishPhases.WithLabels("validate").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         if (!result.IsAccepted)
         {
             LogRejected(gun, result.Error!.Kind, result.Error.Message);
@@ -108,7 +109,7 @@ internal sealed partial class RepositoryService(
 
         started = Stopwatch.GetTimestamp();
         var outcome = await store.CommitAsync(gun, timestampVersion, result.Files, cancellationToken);
-        TrustServerMetrics.PublishPhases.WithLabels("commit").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        metrics.PublishPhases.WithLabels("commit").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         cache.Invalidate(gun);
         if (outcome == CommitOutcome.VersionConflict)
         {
@@ -292,7 +293,7 @@ internal sealed partial class RepositoryService(
                 LogResigned(gun, string.Join(",", files.Select(f => $"{f.Role}@{f.Version}")));
                 foreach (var file in files)
                 {
-                    TrustServerMetrics.Resigns.WithLabels(file.Role).Inc();
+                    metrics.Resigns.WithLabels(file.Role).Inc();
                 }
 
                 return fresh;
