@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
+using Xunit;
 
 namespace TrustServer.Testing;
 
@@ -11,8 +12,10 @@ namespace TrustServer.Testing;
 /// </summary>
 public static partial class LogEventConventions
 {
+    private const BindingFlags Declared = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.Instance | BindingFlags.DeclaredOnly;
+
     /// <summary>Event id ranges per assembly (README, "Logs").</summary>
-    public static readonly IReadOnlyDictionary<string, (int First, int Last)> Ranges = new Dictionary<string, (int, int)>
+    private static readonly Dictionary<string, (int First, int Last)> Ranges = new()
     {
         ["TrustServer.Server"] = (1000, 1999),
         ["TrustServer.Data"] = (2000, 2099),
@@ -21,13 +24,21 @@ public static partial class LogEventConventions
         ["TrustServer.Tuf"] = (5000, 5099),
     };
 
-    private const BindingFlags Declared = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.Instance | BindingFlags.DeclaredOnly;
+    /// <summary>
+    /// Fails with every breach of the conventions in the assemblies of one process, given by a type of each; the
+    /// first is the host's, which must declare events.
+    /// </summary>
+    public static void AssertFollowed(params Type[] processTypes)
+    {
+        var events = Find(processTypes.Select(t => t.Assembly).Distinct());
+        Assert.Contains(events, e => e.Assembly == processTypes[0].Assembly.GetName().Name);
+        var violations = Violations(events);
+        Assert.True(violations.Count == 0, string.Join(Environment.NewLine, violations));
+    }
 
-    /// <summary>One <c>[LoggerMessage]</c> declaration.</summary>
-    public sealed record LogEvent(string Assembly, string Method, int EventId, string Message);
+    private sealed record LogEvent(string Assembly, string Method, int EventId, string Message);
 
-    /// <summary>Every <c>[LoggerMessage]</c> method of <paramref name="assemblies"/>.</summary>
-    public static IReadOnlyList<LogEvent> Find(IEnumerable<Assembly> assemblies) =>
+    private static List<LogEvent> Find(IEnumerable<Assembly> assemblies) =>
         [.. from assembly in assemblies
             from type in assembly.GetTypes()
             from method in type.GetMethods(Declared)
@@ -39,10 +50,8 @@ public static partial class LogEventConventions
                 (int?)Argument(attribute, "EventId", 0) ?? -1,
                 (string?)Argument(attribute, "Message", 2) ?? string.Empty)];
 
-    /// <summary>What breaks the conventions in the assemblies of one process; empty when nothing does.</summary>
-    public static IReadOnlyList<string> Violations(IEnumerable<Assembly> processAssemblies)
+    private static List<string> Violations(IReadOnlyList<LogEvent> events)
     {
-        var events = Find(processAssemblies);
         var problems = new List<string>();
         foreach (var e in events)
         {

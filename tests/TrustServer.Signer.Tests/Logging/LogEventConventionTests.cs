@@ -1,5 +1,4 @@
 using TrustServer.Data;
-using TrustServer.Signer;
 using TrustServer.Signing;
 using TrustServer.Testing;
 using TrustServer.Tuf;
@@ -10,11 +9,6 @@ namespace TrustServer.Signer.Tests.Logging;
 public sealed class LogEventConventionTests
 {
     [Fact]
-    public void SignerProcessEventsHaveUniqueIdsAndPascalCaseProperties()
-    {
-        var assemblies = new[] { typeof(SignerHost), typeof(ISigningService), typeof(IMetadataStore), typeof(TufFormatException) }.Select(t => t.Assembly);
-        Assert.Contains(LogEventConventions.Find(assemblies), e => e.Assembly == "TrustServer.Signer");
-        var violations = LogEventConventions.Violations(assemblies);
-        Assert.True(violations.Count == 0, string.Join(Environment.NewLine, violations));
-    }
+    public void SignerProcessEventsHaveUniqueIdsAndPascalCaseProperties() =>
+        LogEventConventions.AssertFollowed(typeof(SignerHost), typeof(ISigningService), typeof(IMetadataStore), typeof(TufFormatException));
 }
