@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using TrustServer.Data;
 using TrustServer.Server.Auth;
 using TrustServer.Server.Options;
+using TrustServer.Signing;
 using TrustServer.Signing.Remote;
 using TrustServer.Tuf;
 using TrustServer.Tuf.Keys;
@@ -297,8 +298,8 @@ internal static partial class NotaryEndpoints
             failures["DB operational"] = "Cannot access table: tuf_files";
         }
 
-        if (context.RequestServices.GetService<RemoteSigningService>() is { } remote
-            && await remote.CheckHealthAsync(context.RequestAborted) is { } problem)
+        if (context.RequestServices.GetService<ISignerHealth>() is { } signer
+            && await signer.CheckHealthAsync(context.RequestAborted) is { } problem)
         {
             failures["Trust operational"] = "Trust is not operational: " + problem;
         }

@@ -84,7 +84,7 @@ internal static partial class NotaryRouter
             LogUnhandled(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(NotaryRouter)), route.Operation, e);
             if (e is System.Data.Common.DbException or Microsoft.EntityFrameworkCore.DbUpdateException)
             {
-                Observability.TrustServerMetrics.DatabaseErrors.Inc();
+                context.RequestServices.GetRequiredService<Observability.TrustServerMetrics>().DatabaseErrors.Inc();
             }
 
             result = NotaryErrors.Of(NotaryErrorCode.Unknown);
