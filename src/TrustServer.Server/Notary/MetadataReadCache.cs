@@ -1,4 +1,3 @@
-using System.Data.Common;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using TrustServer.Data;
@@ -160,7 +159,7 @@ internal sealed class MetadataReadCache : IMetadataReader, IDisposable
         {
             file = await load(_store, key, cancellationToken);
         }
-        catch (Exception e) when (IsDatabaseFailure(e) && Stale(key) is { } stale)
+        catch (Exception e) when (StorageErrors.IsDatabaseFailure(e) && Stale(key) is { } stale)
         {
             _metrics.StaleReads.Inc();
             return stale;
@@ -190,20 +189,6 @@ internal sealed class MetadataReadCache : IMetadataReader, IDisposable
 
         var now = _timeProvider.GetUtcNow();
         return now < entry.StaleUntil && now <= entry.Expires ? file : null;
-    }
-
-    // The database (not the request) failed: a driver error, also when EF Core wraps it.
-    private static bool IsDatabaseFailure(Exception exception)
-    {
-        for (var e = exception; e is not null; e = e.InnerException)
-        {
-            if (e is DbException or TimeoutException)
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     private (long Global, long Gun) Generation(string gun) => (Interlocked.Read(ref _globalGeneration), Interlocked.Read(ref _generations[Stripe(gun)]));
