@@ -43,7 +43,10 @@ public static class TrustServerHost
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<MetadataReadCache>();
         builder.Services.AddHostedService<CacheInvalidationService>();
-        builder.Services.AddSingleton<RepositoryService>();
+        builder.Services.AddSingleton<CurrentChainReader>();
+        builder.Services.AddSingleton<LazyResigner>();
+        builder.Services.AddSingleton<RepositoryPublisher>();
+        builder.Services.AddSingleton<ServerKeys>();
         builder.Services.AddSingleton<UploadGate>();
         builder.Services.AddKeyCreationLimits();
         services?.Invoke(builder.Services);

@@ -61,7 +61,7 @@ internal static class AdminEndpoints
     }
 
     private static async Task<Results<Ok<RepositoryDetail>, ProblemHttpResult>> GetRepositoryAsync(
-        RepositoryService repositories, ISigningService signer, CancellationToken cancellationToken, string? gun = null)
+        CurrentChainReader repositories, ISigningService signer, CancellationToken cancellationToken, string? gun = null)
     {
         if (string.IsNullOrEmpty(gun))
         {
@@ -109,7 +109,7 @@ internal static class AdminEndpoints
 
     // Walks every repository (in pages) and checks its current files; cost grows with the number of repositories.
     private static async Task<Results<Ok<PagedResponse<ExpiringItem>>, ProblemHttpResult>> GetExpiringAsync(
-        IMetadataCatalog catalog, RepositoryService repositories, TimeProvider time, CancellationToken cancellationToken,
+        IMetadataCatalog catalog, CurrentChainReader repositories, TimeProvider time, CancellationToken cancellationToken,
         int days = 30, string? prefix = null, int page = 1, int pageSize = 50)
     {
         if (days is < 0 or > 36500)

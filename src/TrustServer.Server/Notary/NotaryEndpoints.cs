@@ -89,7 +89,8 @@ internal static partial class NotaryEndpoints
         return handler(context, match);
     };
 
-    private static RepositoryService Repository(HttpContext context) => context.RequestServices.GetRequiredService<RepositoryService>();
+    private static T Service<T>(HttpContext context)
+        where T : notnull => context.RequestServices.GetRequiredService<T>();
 
     private static CachingOptions Caching(HttpContext context) => context.RequestServices.GetRequiredService<IOptions<CachingOptions>>().Value;
 
@@ -115,7 +116,7 @@ internal static partial class NotaryEndpoints
         PublishOutcome outcome;
         try
         {
-            outcome = await Repository(context).PublishAsync(gun, uploads!, context.RequestAborted);
+            outcome = await Service<RepositoryPublisher>(context).PublishAsync(gun, uploads!, context.RequestAborted);
         }
         catch (SignerUnavailableException e)
         {
@@ -158,7 +159,7 @@ internal static partial class NotaryEndpoints
 
     private static async Task<IResult> GetByChecksumAsync(HttpContext context, Match match)
     {
-        var file = await Repository(context).GetByChecksumAsync(match.Groups["gun"].Value, match.Groups["role"].Value, match.Groups["checksum"].Value, context.RequestAborted);
+        var file = await Service<CurrentChainReader>(context).GetByChecksumAsync(match.Groups["gun"].Value, match.Groups["role"].Value, match.Groups["checksum"].Value, context.RequestAborted);
         return file is null ? NotaryErrors.NotFound() : new MetadataResult(file.Data, file.Sha256, file.LastModified, CachePolicy.Consistent, Caching(context));
     }
 
@@ -170,7 +171,7 @@ internal static partial class NotaryEndpoints
             return NotaryErrors.NotFound();
         }
 
-        var file = await Repository(context).GetByVersionAsync(match.Groups["gun"].Value, match.Groups["role"].Value, version, context.RequestAborted);
+        var file = await Service<CurrentChainReader>(context).GetByVersionAsync(match.Groups["gun"].Value, match.Groups["role"].Value, version, context.RequestAborted);
         return file is null ? NotaryErrors.NotFound() : new MetadataResult(file.Data, file.Sha256, file.LastModified, CachePolicy.Consistent, Caching(context));
     }
 
@@ -178,18 +179,17 @@ internal static partial class NotaryEndpoints
     {
         var gun = match.Groups["gun"].Value;
         var role = match.Groups["role"].Value;
-        var repository = Repository(context);
         ServedFile? file;
         try
         {
             file = role switch
             {
-                RoleName.Timestamp => await repository.GetTimestampAsync(gun, context.RequestAborted),
-                RoleName.Snapshot => await repository.GetSnapshotAsync(gun, context.RequestAborted),
-                _ => await repository.GetCurrentAsync(gun, role, context.RequestAborted),
+                RoleName.Timestamp => await Service<LazyResigner>(context).GetTimestampAsync(gun, context.RequestAborted),
+                RoleName.Snapshot => await Service<LazyResigner>(context).GetSnapshotAsync(gun, context.RequestAborted),
+                _ => await Service<CurrentChainReader>(context).GetCurrentAsync(gun, role, context.RequestAborted),
             };
         }
-        catch (Exception e) when (e is ServerSigningException or TufFormatException)
+        catch (Exception e) when (e is ChainRenewalException or TufFormatException)
         {
             // Go answers 500 UNKNOWN when an expired file cannot be re-signed or stored metadata is unreadable.
             LogReadFailed(Logger(context), gun, role, e.Message);
@@ -210,11 +210,11 @@ internal static partial class NotaryEndpoints
         var gun = match.Groups["gun"].Value;
         var role = match.Groups["role"].Value;
         var algorithm = context.RequestServices.GetRequiredService<IOptions<SigningOptions>>().Value.KeyAlgorithm;
-        var repository = Repository(context);
+        var keys = Service<ServerKeys>(context);
         TufPublicKey? key;
         try
         {
-            key = rotate ? null : await repository.GetHeldKeyAsync(gun, role, context.RequestAborted);
+            key = rotate ? null : await keys.GetHeldKeyAsync(gun, role, context.RequestAborted);
             if (key is null)
             {
                 if (context.RequestServices.GetRequiredService<KeyCreationLimiter>().TryAcquire(context, gun) is { } limited)
@@ -222,7 +222,7 @@ internal static partial class NotaryEndpoints
                     return limited;
                 }
 
-                key = await repository.CreateKeyAsync(gun, role, algorithm, context.RequestAborted);
+                key = await keys.CreateKeyAsync(gun, role, algorithm, context.RequestAborted);
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -239,7 +239,7 @@ internal static partial class NotaryEndpoints
     private static async Task<IResult> DeleteAsync(HttpContext context, Match match)
     {
         var gun = match.Groups["gun"].Value;
-        if (await Repository(context).DeleteAsync(gun, context.RequestAborted))
+        if (await Service<RepositoryPublisher>(context).DeleteAsync(gun, context.RequestAborted))
         {
             LogDeleted(Logger(context), gun);
         }

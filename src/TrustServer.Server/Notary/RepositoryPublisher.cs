@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using TrustServer.Data;
+using TrustServer.Server.Observability;
+using TrustServer.Signing;
+using TrustServer.Tuf.Metadata;
+using TrustServer.Tuf.Validation;
+
+namespace TrustServer.Server.Notary;
+
+/// <summary>The outcome of an update: accepted, rejected by validation, or lost to a newer stored version.</summary>
+internal sealed record PublishOutcome(ValidationError? Rejection, bool VersionConflict)
+{
+    public static readonly PublishOutcome Accepted = new(null, false);
+}
+
+/// <summary>
+/// Updates and deletes of a repository (spec server-api.md §4, §8): an update is validated against the stored state
+/// read from the database (never the read cache) and committed in one transaction; the GUN is then dropped from
+/// this replica's read cache (other replicas learn it from the changefeed).
+/// </summary>
+internal sealed partial class RepositoryPublisher(
+    IMetadataStore store, MetadataReadCache cache, CurrentChainReader chains, ISigningService signer, TimeProvider timeProvider, ILogger<RepositoryPublisher> logger)
+{
+    private readonly UpdateValidator _validator = new(timeProvider);
+
+    /// <summary>Validates an update against the stored state and commits it in one transaction.</summary>
+    public async Task<PublishOutcome> PublishAsync(string gun, IReadOnlyList<MetadataUpload> uploads, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var outcome = await ValidateAndCommitAsync(gun, uploads, cancellationToken);
+            var label = outcome.VersionConflict ? "VERSION" : outcome.Rejection is { } rejection ? rejection.NotaryName ?? "INVALID_UPDATE" : "accepted";
+            TrustServerMetrics.Publishes.WithLabels(label).Inc();
+            return outcome;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            TrustServerMetrics.Publishes.WithLabels("UPDATING").Inc();
+            throw;
+        }
+    }
+
+    /// <summary>Deletes every file of the repository (signer keys stay).</summary>
+    public async Task<bool> DeleteAsync(string gun, CancellationToken cancellationToken)
+    {
+        var deleted = await store.DeleteAsync(gun, cancellationToken);
+        cache.Invalidate(gun);
+        return deleted;
+    }
+
+    private async Task<PublishOutcome> ValidateAndCommitAsync(string gun, IReadOnlyList<MetadataUpload> uploads, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var (state, timestampVersion) = await LoadStateAsync(gun, cancellationToken);
+        TrustServerMetrics.PublishPhases.WithLabels("load").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        started = Stopwatch.GetTimestamp();
+        var result = await _validator.ValidateAsync(gun, state, uploads, signer, cancellationToken);
+        TrustServerMetrics.PublishPhases.WithLabels("validate").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        if (!result.IsAccepted)
+        {
+            LogRejected(gun, result.Error!.Kind, result.Error.Message);
+            return new PublishOutcome(result.Error, result.Error.Kind == ValidationErrorKind.OldVersion);
+        }
+
+        started = Stopwatch.GetTimestamp();
+        var outcome = await store.CommitAsync(gun, timestampVersion, result.Files, cancellationToken);
+        TrustServerMetrics.PublishPhases.WithLabels("commit").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        cache.Invalidate(gun);
+        if (outcome == CommitOutcome.VersionConflict)
+        {
+            LogConflict(gun);
+            return new PublishOutcome(null, true);
+        }
+
+        LogPublished(gun, string.Join(",", result.Files.Select(f => $"{f.Role}@{f.Version}")));
+        return PublishOutcome.Accepted;
+    }
+
+    // The stored state the validator needs: current files through the chain, highest versions of every role.
+    private async Task<(RepositoryState State, long? TimestampVersion)> LoadStateAsync(string gun, CancellationToken cancellationToken)
+    {
+        var reader = await chains.LatestFirstAsync(gun, cancellationToken);
+        var current = await chains.GetCurrentFilesAsync(reader, gun, cancellationToken);
+        var files = current.ToDictionary(f => f.Key, f => f.Value.Data, StringComparer.Ordinal);
+        var highest = reader.Latest.ToDictionary(f => f.Key, f => f.Value.Version, StringComparer.Ordinal);
+        return (new RepositoryState(files, highest), current.GetValueOrDefault(RoleName.Timestamp)?.Version);
+    }
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Update of {Gun} rejected: {Kind}: {Reason}")]
+    private partial void LogRejected(string gun, ValidationErrorKind kind, string reason);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Update of {Gun} lost to a concurrent update")]
+    private partial void LogConflict(string gun);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Published {Gun}: {Files}")]
+    private partial void LogPublished(string gun, string files);
+}

@@ -1,0 +1,41 @@
+using TrustServer.Data;
+using TrustServer.Signing;
+using TrustServer.Tuf.Keys;
+using TrustServer.Tuf.Metadata;
+
+namespace TrustServer.Server.Notary;
+
+/// <summary>
+/// The server-managed keys of a repository (spec server-api.md §7): which key the server hands out for
+/// <c>GET {role}.key</c>, and the signer's pending key for rotation.
+/// </summary>
+internal sealed class ServerKeys(IMetadataStore store, CurrentChainReader chains, ISigningService signer)
+{
+    /// <summary>
+    /// GET <c>{role}.key</c> of a published repository: the first key the signer holds among the current root's keys of
+    /// the role; null when there is no root or the signer holds none of them (then the key is created, spec server-api.md §7.1).
+    /// </summary>
+    public async Task<TufPublicKey?> GetHeldKeyAsync(string gun, string role, CancellationToken cancellationToken)
+    {
+        var chain = await chains.LoadChainAsync(store, gun, cancellationToken);
+        var rootFile = chain is null ? null : await CurrentChainReader.GetBySnapshotEntryAsync(store, gun, RoleName.Root, chain.Snapshot, cancellationToken);
+        if (rootFile is not null)
+        {
+            var root = RootMetadata.FromEnvelope(SignedEnvelope.Parse(rootFile.Data));
+            foreach (var keyId in root.Roles.GetValueOrDefault(role)?.KeyIds ?? [])
+            {
+                var held = await signer.GetKeyInfoAsync(keyId, cancellationToken);
+                if (held is not null)
+                {
+                    return held.PublicKey;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>POST <c>{role}.key</c>, and GET without a held key: the signer's pending key for (gun, role), created when there is none.</summary>
+    public Task<TufPublicKey> CreateKeyAsync(string gun, string role, string algorithm, CancellationToken cancellationToken) =>
+        signer.CreateKeyAsync(gun, role, algorithm, cancellationToken);
+}
