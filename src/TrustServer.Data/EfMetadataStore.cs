@@ -330,16 +330,16 @@ internal sealed partial class EfMetadataStore : IMetadataStore, IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "Commit to {gun} rejected: expected timestamp version {expected}, stored {stored}")]
+        [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "Commit to {Gun} rejected: expected timestamp version {Expected}, stored {Stored}")]
         public static partial void StaleTimestamp(ILogger logger, string gun, long? expected, long? stored);
 
-        [LoggerMessage(EventId = 2002, Level = LogLevel.Debug, Message = "Commit to {gun} rejected: old or duplicate version {version} of {role}")]
+        [LoggerMessage(EventId = 2002, Level = LogLevel.Debug, Message = "Commit to {Gun} rejected: old or duplicate version {Version} of {Role}")]
         public static partial void OldVersion(ILogger logger, string gun, string role, long version);
 
-        [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Commit to {gun} hit the unique (gun, role, version) constraint; reported as a version conflict")]
+        [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Commit to {Gun} hit the unique (gun, role, version) constraint; reported as a version conflict")]
         public static partial void UniqueViolation(ILogger logger, string gun, Exception exception);
 
-        [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Deleted repository {gun} ({count} files)")]
+        [LoggerMessage(EventId = 2004, Level = LogLevel.Information, Message = "Deleted repository {Gun} ({Count} files)")]
         public static partial void Deleted(ILogger logger, string gun, int count);
 
         [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Metadata database is not operational")]

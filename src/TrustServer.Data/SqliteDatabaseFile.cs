@@ -78,6 +78,6 @@ public static partial class SqliteDatabaseFile
         }
     }
 
-    [LoggerMessage(EventId = 30, Level = LogLevel.Warning, Message = "SQLite database {Path} has mode {Mode}: group or others may access it; chmod 600 it unless that is intended")]
+    [LoggerMessage(EventId = 2011, Level = LogLevel.Warning, Message = "SQLite database {Path} has mode {Mode}: group or others may access it; chmod 600 it unless that is intended")]
     private static partial void LogAccessibleFile(ILogger logger, string path, string mode);
 }

@@ -84,7 +84,7 @@ public static class SigningServiceCollectionExtensions
     /// <summary>
     /// Registers <see cref="ISigningService"/> as a client of a remote signer (ours or notary-signer) over gRPC with
     /// mutual TLS (<c>Signing:Mode = Remote</c>). TLS files are loaded when the service is first resolved; resolve it
-    /// at start so that missing or unreadable material fails the start.
+    /// at start so that missing or unreadable material fails the start. The same client is the <see cref="ISignerHealth"/>.
     /// </summary>
     public static IServiceCollection AddRemoteSigning(this IServiceCollection services, RemoteSignerOptions options)
     {
@@ -100,6 +100,7 @@ public static class SigningServiceCollectionExtensions
         services.AddLogging();
         services.AddSingleton(sp => new RemoteSigningService(options(sp), sp.GetRequiredService<ILogger<RemoteSigningService>>()));
         services.AddSingleton<ISigningService>(sp => sp.GetRequiredService<RemoteSigningService>());
+        services.AddSingleton<ISignerHealth>(sp => sp.GetRequiredService<RemoteSigningService>());
         return services;
     }
 

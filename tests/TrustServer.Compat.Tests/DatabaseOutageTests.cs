@@ -29,18 +29,28 @@ public sealed class DatabaseOutageTests : IClassFixture<PostgresDatabaseFixture>
         await Task.Delay(TimeSpan.FromMilliseconds(500));
         Assert.Equal(targets, await server.Http.GetByteArrayAsync($"/v2/{gun}/_trust/tuf/targets.json"));
 
+        var databaseErrors = await DatabaseErrorsAsync(server);
         await _database.DisposeAsync(); // drops the database under the running server
 
         await AssertCode(await server.Http.GetAsync($"/v2/{gun}/_trust/tuf/root.json"), HttpStatusCode.InternalServerError, "UNKNOWN");
         Assert.Equal(targets, await server.Http.GetByteArrayAsync($"/v2/{gun}/_trust/tuf/targets.json"));
         await AssertCode(await server.Http.GetAsync("/v2/example.com/outage/never-read/_trust/tuf/timestamp.json"), HttpStatusCode.InternalServerError, "UNKNOWN");
         await AssertCode(await server.Http.GetAsync($"/v2/{gun}/_trust/changefeed?records=10"), HttpStatusCode.InternalServerError, "UNKNOWN");
+        Assert.True(await DatabaseErrorsAsync(server) > databaseErrors, "the failed requests count as database errors");
         using var upload = new MultipartFormDataContent("outage") { { new ByteArrayContent(targets), "files", "targets" } };
         await AssertCode(await server.Http.PostAsync($"/v2/{gun}/_trust/tuf/", upload), HttpStatusCode.InternalServerError, "UPDATING");
 
         var health = await server.Http.GetAsync("/_notary_server/health");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
         Assert.True(JsonDocument.Parse(await health.Content.ReadAsStringAsync()).RootElement.TryGetProperty("DB operational", out _));
+    }
+
+    // The counter is process-wide (other tests may add to it), so callers compare before and after.
+    private static async Task<double> DatabaseErrorsAsync(TrustServerInstance server)
+    {
+        const string Series = "trustserver_database_errors_total ";
+        var line = (await server.Http.GetStringAsync("/metrics")).Split('\n').SingleOrDefault(l => l.StartsWith(Series, StringComparison.Ordinal));
+        return line is null ? 0 : double.Parse(line[Series.Length..], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static async Task AssertCode(HttpResponseMessage response, HttpStatusCode status, string code)

@@ -19,17 +19,10 @@ internal static class AdminEndpoints
     public static IEndpointRouteBuilder MapAdminEndpoints(this IEndpointRouteBuilder endpoints)
     {
         // With token auth the admin API needs the catalog scope (registry:catalog:*), like the global changefeed.
-        var authorization = endpoints.ServiceProvider.GetService<NotaryAuthorization>();
         var group = endpoints.MapGroup("/api/admin/v1").WithTags("Admin");
-        if (authorization is not null)
+        if (endpoints.ServiceProvider.GetService<NotaryAuthorization>() is { } authorization)
         {
-            group.AddEndpointFilter(async (context, next) =>
-            {
-                var allowed = false;
-                var result = await authorization.Require((_, _) => { allowed = true; return Task.FromResult<IResult>(TypedResults.Ok()); }, "*")(
-                    context.HttpContext, System.Text.RegularExpressions.Match.Empty);
-                return allowed ? await next(context) : result;
-            });
+            group.AddEndpointFilter(new CatalogAccessFilter(authorization));
         }
 
         group.MapGet("/repositories", ListRepositoriesAsync)

@@ -6,20 +6,18 @@ using TrustServer.Server.Notary;
 namespace TrustServer.Server.Auth;
 
 /// <summary>
-/// The auth step of notary-server's route pipeline (utils/http.go <c>rootHandler.doAuth</c>): runs after the GUN-prefix
-/// filter and before the handler; on failure answers the 401 challenge of spec auth.md §4.
+/// The auth step of notary-server's route pipeline (utils/http.go <c>rootHandler.doAuth</c>): <see cref="NotaryRouter"/>
+/// runs it after the GUN-prefix filter and before the handler, <see cref="CatalogAccessFilter"/> before the admin API; on
+/// failure it answers the 401 challenge of spec auth.md §4.
 /// </summary>
 internal sealed partial class NotaryAuthorization(IOptions<TokenAuthOptions> options, ILogger<NotaryAuthorization> logger)
 {
     /// <summary>
-    /// Wraps <paramref name="handler"/> so that it runs only for tokens granting the route's access: one
-    /// <c>repository:&lt;gun&gt;:&lt;action&gt;</c> per action of <paramref name="actions"/> when the match has a GUN,
-    /// else <c>registry:catalog:*</c>.
+    /// Checks the request's token against <paramref name="required"/> (see <see cref="AccessItem.Required"/>): null when
+    /// it grants every item, the caller then being <see cref="HttpContext.User"/>; else the 401 challenge to answer.
     /// </summary>
-    public NotaryHandler Require(NotaryHandler handler, params string[] actions) => async (context, match) =>
+    public async Task<IResult?> AuthorizeAsync(HttpContext context, IReadOnlyList<AccessItem> required)
     {
-        var gun = match.Groups["gun"] is { Success: true } g ? g.Value : null;
-        var required = AccessItem.Required(gun, actions);
         var result = await context.AuthenticateAsync(RegistryTokenHandler.Scheme);
         if (result.None || result.Principal is null && result.Failure is null)
         {
@@ -44,8 +42,8 @@ internal sealed partial class NotaryAuthorization(IOptions<TokenAuthOptions> opt
 
         // The handler's view of the caller (key-creation limits count per token subject).
         context.User = result.Principal!;
-        return await handler(context, match);
-    };
+        return null;
+    }
 
     private ChallengeResult Challenge(HttpContext context, IReadOnlyList<AccessItem> required, string? error)
     {
@@ -84,4 +82,17 @@ internal sealed partial class NotaryAuthorization(IOptions<TokenAuthOptions> opt
 
     [LoggerMessage(EventId = 1302, Level = LogLevel.Information, Message = "Token of {Subject} lacks {Scope}")]
     private static partial void LogInsufficient(ILogger logger, string subject, string scope);
+}
+
+/// <summary>
+/// Endpoint filter of the admin API with token auth: requires <c>registry:catalog:*</c>, like the global changefeed, and
+/// answers the same 401 challenge as the Notary routes otherwise.
+/// </summary>
+internal sealed class CatalogAccessFilter(NotaryAuthorization authorization) : IEndpointFilter
+{
+    private static readonly AccessItem[] Required = [AccessItem.Catalog];
+
+    /// <inheritdoc/>
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
+        await authorization.AuthorizeAsync(context.HttpContext, Required) ?? await next(context);
 }

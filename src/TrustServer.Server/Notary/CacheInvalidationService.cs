@@ -22,7 +22,8 @@ namespace TrustServer.Server.Notary;
 /// while disconnected outlives it.
 /// </remarks>
 internal sealed partial class CacheInvalidationService(
-    IMetadataStore store, IChangeSignal signal, MetadataReadCache cache, IOptions<ReadCacheOptions> options, ILogger<CacheInvalidationService> logger)
+    IMetadataStore store, IChangeSignal signal, MetadataReadCache cache, IOptions<ReadCacheOptions> options, TrustServerMetrics metrics,
+    ILogger<CacheInvalidationService> logger)
     : BackgroundService
 {
     private const int Page = 1000;
@@ -86,7 +87,7 @@ internal sealed partial class CacheInvalidationService(
                 if (failures++ == 0)
                 {
                     LogFollowFailed(logger, e);
-                    TrustServerMetrics.ChangefeedFollowerFailures.Inc();
+                    metrics.ChangefeedFollowerFailures.Inc();
                 }
                 else
                 {

@@ -13,7 +13,7 @@ namespace TrustServer.Server.Notary;
 /// replica stored a newer timestamp first, that one is read and served.
 /// </summary>
 internal sealed partial class LazyResigner(
-    IMetadataStore store, MetadataReadCache cache, CurrentChainReader chains, ISigningService signer, TimeProvider timeProvider, ILogger<LazyResigner> logger)
+    IMetadataStore store, MetadataReadCache cache, CurrentChainReader chains, ISigningService signer, TimeProvider timeProvider, TrustServerMetrics metrics, ILogger<LazyResigner> logger)
 {
     // A lazy re-sign that loses to another replica re-reads; a few rounds cover any realistic contention.
     private const int ResignAttempts = 4;
@@ -70,7 +70,7 @@ internal sealed partial class LazyResigner(
                 var served = renewed.Files.ToDictionary(f => f.Role, f => new ServedFile(f.Data, f.Sha256Hex, signedAt), StringComparer.Ordinal);
                 foreach (var role in served.Keys)
                 {
-                    TrustServerMetrics.Resigns.WithLabels(role).Inc();
+                    metrics.Resigns.WithLabels(role).Inc();
                 }
 
                 return new FreshChain(served[RoleName.Timestamp], served.GetValueOrDefault(RoleName.Snapshot) ?? ServedFile.Of(chain.Snapshot.File));

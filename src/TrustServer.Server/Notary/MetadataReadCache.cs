@@ -35,15 +35,17 @@ internal sealed class MetadataReadCache : IMetadataReader, IDisposable
     private readonly IMetadataStore _store;
     private readonly MemoryCache _cache;
     private readonly TimeProvider _timeProvider;
+    private readonly TrustServerMetrics _metrics;
     private readonly long[] _generations = new long[Stripes];
     private readonly TimeSpan _maxStaleness;
     private readonly TimeSpan _staleIfError;
     private long _globalGeneration;
     private volatile bool _following;
 
-    public MetadataReadCache(IMetadataStore store, IOptions<ReadCacheOptions> options, TimeProvider timeProvider)
+    public MetadataReadCache(IMetadataStore store, IOptions<ReadCacheOptions> options, TimeProvider timeProvider, TrustServerMetrics metrics)
     {
         _store = store;
+        _metrics = metrics;
         _timeProvider = timeProvider;
         _maxStaleness = TimeSpan.FromSeconds(options.Value.MaxStalenessSeconds);
         _staleIfError = TimeSpan.FromSeconds(options.Value.StaleIfErrorSeconds);
@@ -159,7 +161,7 @@ internal sealed class MetadataReadCache : IMetadataReader, IDisposable
         }
         catch (Exception e) when (IsDatabaseFailure(e) && Stale(key) is { } stale)
         {
-            TrustServerMetrics.StaleReads.Inc();
+            _metrics.StaleReads.Inc();
             return stale;
         }
 

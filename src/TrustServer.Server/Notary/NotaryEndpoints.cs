@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using TrustServer.Data;
 using TrustServer.Server.Auth;
 using TrustServer.Server.Options;
+using TrustServer.Signing;
 using TrustServer.Signing.Remote;
 using TrustServer.Tuf;
 using TrustServer.Tuf.Keys;
@@ -15,79 +16,21 @@ using TrustServer.Tuf.Validation;
 
 namespace TrustServer.Server.Notary;
 
-/// <summary>The Notary v1 HTTP API (spec server-api.md): route table and handlers.</summary>
+/// <summary>The Notary v1 HTTP API (spec server-api.md): wiring and handlers; the route table is in NotaryRoutes.cs.</summary>
 internal static partial class NotaryEndpoints
 {
-    private const string Tuf = "^/v2/" + NotaryRouter.GunPattern + "/_trust/tuf/";
     private const int DefaultChangefeedPage = 100;
     private const string SignerUnavailableDetail = "the signing service is unavailable";
-    private const string Push = "push";
-    private const string Pull = "pull";
-    private const string All = "*";
 
-    /// <summary>Serves the Notary routes for every request not handled earlier in the pipeline.</summary>
+    /// <summary>Serves the Notary routes (<see cref="Routes"/>) for every request not handled earlier in the pipeline.</summary>
     public static IEndpointRouteBuilder MapNotaryEndpoints(this IEndpointRouteBuilder endpoints)
     {
-        // Auth (Auth:Mode=Token) wraps each handler inside the GUN checks, as notary-server's CreateHandler does:
-        // prefix filter → auth → handler (spec server-api.md §1). The actions are spec auth.md §2's; a route without
-        // a GUN requires registry:catalog:* whatever its actions. With auth off, Auth() returns the handler as is.
-        var authorization = endpoints.ServiceProvider.GetService<NotaryAuthorization>();
-        NotaryHandler Auth(NotaryHandler handler, params string[] actions) => authorization is null ? handler : authorization.Require(handler, actions);
-
-        IReadOnlyList<NotaryRoute> routes =
-        [
-            new("Ping", "GET", Route("^/v2/$"), Auth((_, _) => Task.FromResult<IResult>(new BytesResult("{}"u8.ToArray())))),
-            new("UpdateTUF", "POST", Route(Tuf + "$"), Guarded(Auth(UpdateAsync, Push, Pull), isUpdate: true)),
-            new("GetRoleByHash", "GET", Route(Tuf + NotaryRouter.RolePattern + @"\.(?<checksum>[a-fA-F0-9]{64}|[a-fA-F0-9]{96}|[a-fA-F0-9]{128})\.json$"), Guarded(Auth(GetByChecksumAsync, Pull))),
-            new("GetRoleByVersion", "GET", Route(Tuf + @"(?<version>[1-9]*[0-9]+)\." + NotaryRouter.RolePattern + @"\.json$"), Guarded(Auth(GetByVersionAsync, Pull))),
-            new("GetRole", "GET", Route(Tuf + NotaryRouter.RolePattern + @"\.json$"), Guarded(Auth(GetCurrentAsync, Pull))),
-            new("GetKey", "GET", Route(Tuf + @"(?<role>snapshot|timestamp)\.key$"), Guarded(Auth(GetKeyAsync, Push, Pull))),
-            new("RotateKey", "POST", Route(Tuf + @"(?<role>snapshot|timestamp)\.key$"), Guarded(Auth(RotateKeyAsync, All))),
-            new("DeleteTUF", "DELETE", Route(Tuf + "$"), Guarded(Auth(DeleteAsync, All))),
-            new("Changefeed", "GET", Route("^/v2/" + NotaryRouter.GunPattern + "/_trust/changefeed$"), Guarded(Auth(ChangefeedAsync, Pull))),
-            new("Changefeed", "GET", Route("^/v2/_trust/changefeed$"), Auth(ChangefeedAsync, All)),
-            new("Health", "GET", Route("^/_notary_server/health$"), HealthAsync),
-        ];
-
-        // Unknown URLs need the catalog scope when auth is on (route 13), except the health path's plain 404.
-        var notFound = Auth(NotFoundAsync);
-        NotaryHandler fallback = (context, match) =>
-            context.Request.Path.StartsWithSegments("/_notary_server/health") ? NotFoundAsync(context, match) : notFound(context, match);
-        endpoints.Map("/{**path}", context => NotaryRouter.DispatchAsync(context, routes, fallback)).ExcludeFromDescription();
+        var router = new NotaryRouter(Routes, endpoints.ServiceProvider.GetService<NotaryAuthorization>());
+        endpoints.Map("/{**path}", context => router.DispatchAsync(context)).ExcludeFromDescription();
         return endpoints;
     }
 
-    // Compiled: every request runs through these patterns (the interpreter cost ~5 % of a cached GET).
-    private static Regex Route(string pattern) => new(pattern, RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture | RegexOptions.Compiled);
-
-    private static Task<IResult> NotFoundAsync(HttpContext context, Match match) =>
-        Task.FromResult<IResult>(context.Request.Path.StartsWithSegments("/_notary_server/health")
-            ? new BytesResult("404 page not found\n"u8.ToArray(), "text/plain; charset=utf-8", StatusCodes.Status404NotFound)
-            : NotaryErrors.RouteNotFound());
-
-    // GUN checks before auth and the handler: size and characters, then the
-    // configured prefixes (spec server-api.md §9). Updates answer 400 INVALID_GUN, everything else 404.
-    private static NotaryHandler Guarded(NotaryHandler handler, bool isUpdate = false) => (context, match) =>
-    {
-        var gun = match.Groups["gun"].Value;
-        var limits = context.RequestServices.GetRequiredService<IOptions<LimitsOptions>>().Value;
-        if (Encoding.UTF8.GetByteCount(gun) > limits.MaxGunBytes || gun.Any(char.IsControl))
-        {
-            return Task.FromResult<IResult>(isUpdate
-                ? NotaryErrors.Of(NotaryErrorCode.InvalidGun, JsonValue.Create($"GUNs are at most {limits.MaxGunBytes} bytes without control characters"))
-                : NotaryErrors.RouteNotFound());
-        }
-
-        var prefixes = context.RequestServices.GetRequiredService<IOptions<RepositoryOptions>>().Value.GunPrefixes;
-        if (prefixes.Count > 0 && !prefixes.Any(p => gun.StartsWith(p, StringComparison.Ordinal)))
-        {
-            return Task.FromResult<IResult>(isUpdate
-                ? NotaryErrors.Of(NotaryErrorCode.InvalidGun, JsonValue.Create($"Require GUNs with prefix: [{string.Join(' ', prefixes)}]"))
-                : NotaryErrors.RouteNotFound());
-        }
-
-        return handler(context, match);
-    };
+    private static Task<IResult> PingAsync(HttpContext context, Match match) => Task.FromResult<IResult>(new BytesResult("{}"u8.ToArray()));
 
     private static T Service<T>(HttpContext context)
         where T : notnull => context.RequestServices.GetRequiredService<T>();
@@ -297,8 +240,8 @@ internal static partial class NotaryEndpoints
             failures["DB operational"] = "Cannot access table: tuf_files";
         }
 
-        if (context.RequestServices.GetService<RemoteSigningService>() is { } remote
-            && await remote.CheckHealthAsync(context.RequestAborted) is { } problem)
+        if (context.RequestServices.GetService<ISignerHealth>() is { } signer
+            && await signer.CheckHealthAsync(context.RequestAborted) is { } problem)
         {
             failures["Trust operational"] = "Trust is not operational: " + problem;
         }

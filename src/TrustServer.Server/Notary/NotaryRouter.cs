@@ -1,18 +1,19 @@
+using System.Text;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
+using TrustServer.Data;
+using TrustServer.Server.Auth;
+using TrustServer.Server.Options;
 
 namespace TrustServer.Server.Notary;
 
-/// <summary>What a Notary route hands its handler: the context and the captured path groups.</summary>
-internal delegate Task<IResult> NotaryHandler(HttpContext context, Match match);
-
-/// <summary>One route of notary-server's table (spec server-api.md §1): operation name, method and path pattern.</summary>
-internal sealed record NotaryRoute(string Operation, string Method, Regex Pattern, NotaryHandler Handler);
-
 /// <summary>
 /// Notary's routing: GUNs contain slashes, so ASP.NET route templates cannot express the table; routes are tried in
-/// order on the decoded path, first match wins, as gorilla/mux does (spec server-api.md §1).
+/// order on the decoded path, first match wins, as gorilla/mux does (spec server-api.md §1). Each route runs as
+/// notary-server's CreateHandler does: GUN checks → auth (with <c>Auth:Mode=Token</c>) → handler.
 /// </summary>
-internal static partial class NotaryRouter
+internal sealed partial class NotaryRouter
 {
     /// <summary><see cref="HttpContext.Items"/> key of the GUN of the matched route (for logs; never a metric label).</summary>
     public const string GunItem = "trustserver.gun";
@@ -20,14 +21,18 @@ internal static partial class NotaryRouter
     /// <summary>Methods that reach the catch-all 404; any other method is a 405 with an empty body.</summary>
     private static readonly HashSet<string> KnownMethods = new(StringComparer.Ordinal) { "GET", "POST", "PUT", "HEAD", "DELETE" };
 
-    /// <summary>Role names at routing level: <c>root|targets(/x)*|snapshot|timestamp</c>.</summary>
-    public const string RolePattern = @"(?<role>root|targets(?:/[^/\s]+)*|snapshot|timestamp)";
+    private readonly NotaryAuthorization? _authorization;
+    private readonly (NotaryRoute Route, NotaryHandler Run)[] _routes;
 
-    /// <summary>A GUN: one or more characters other than <c>*</c>.</summary>
-    public const string GunPattern = @"(?<gun>[^*]+)";
+    /// <summary>Dispatches through <paramref name="routes"/>; with <paramref name="authorization"/> null, auth is off.</summary>
+    public NotaryRouter(IReadOnlyList<NotaryRoute> routes, NotaryAuthorization? authorization)
+    {
+        _authorization = authorization;
+        _routes = [.. routes.Select(r => (r, Guarded(r, Authorized(r))))];
+    }
 
-    /// <summary>Dispatches a request through <paramref name="routes"/>; unmatched requests get <paramref name="fallback"/>.</summary>
-    public static async Task DispatchAsync(HttpContext context, IReadOnlyList<NotaryRoute> routes, NotaryHandler fallback)
+    /// <summary>Dispatches a request through the routes; unmatched requests get a 404 (or 405 for unknown methods).</summary>
+    public async Task DispatchAsync(HttpContext context)
     {
         var path = context.Request.Path.Value ?? "/";
         var clean = CleanPath(path);
@@ -40,7 +45,7 @@ internal static partial class NotaryRouter
         }
 
         var method = context.Request.Method;
-        foreach (var route in routes)
+        foreach (var (route, run) in _routes)
         {
             if (route.Method != method)
             {
@@ -56,7 +61,7 @@ internal static partial class NotaryRouter
                     context.Items[GunItem] = match.Groups["gun"].Value;
                 }
 
-                await RunAsync(context, route, match);
+                await RunAsync(context, route.Operation, run, match);
                 return;
             }
         }
@@ -67,24 +72,75 @@ internal static partial class NotaryRouter
             return;
         }
 
-        await (await fallback(context, Match.Empty)).ExecuteAsync(context);
+        await (await NotFoundAsync(context)).ExecuteAsync(context);
     }
+
+    // Unknown URLs need the catalog scope when auth is on (route 13), except below the health path: a plain 404.
+    private async Task<IResult> NotFoundAsync(HttpContext context)
+    {
+        if (context.Request.Path.StartsWithSegments("/_notary_server/health"))
+        {
+            return new BytesResult("404 page not found\n"u8.ToArray(), "text/plain; charset=utf-8", StatusCodes.Status404NotFound);
+        }
+
+        return (_authorization is null ? null : await _authorization.AuthorizeAsync(context, [AccessItem.Catalog])) ?? NotaryErrors.RouteNotFound();
+    }
+
+    // The auth step: the route's access (AccessItem.Required: per action on the GUN, else the catalog) or a 401 challenge.
+    private NotaryHandler Authorized(NotaryRoute route)
+    {
+        if (_authorization is not { } authorization || route.Actions is not { } actions)
+        {
+            return route.Handler;
+        }
+
+        var handler = route.Handler;
+        return async (context, match) =>
+        {
+            var gun = match.Groups["gun"] is { Success: true } g ? g.Value : null;
+            return await authorization.AuthorizeAsync(context, AccessItem.Required(gun, actions)) ?? await handler(context, match);
+        };
+    }
+
+    // GUN checks before auth and the handler: size and characters, then the configured prefixes (spec server-api.md
+    // §9). Updates answer 400 INVALID_GUN, everything else 404.
+    private static NotaryHandler Guarded(NotaryRoute route, NotaryHandler handler) => !route.HasGun ? handler : (context, match) =>
+    {
+        var gun = match.Groups["gun"].Value;
+        var limits = context.RequestServices.GetRequiredService<IOptions<LimitsOptions>>().Value;
+        if (Encoding.UTF8.GetByteCount(gun) > limits.MaxGunBytes || gun.Any(char.IsControl))
+        {
+            return Task.FromResult<IResult>(route.IsUpdate
+                ? NotaryErrors.Of(NotaryErrorCode.InvalidGun, JsonValue.Create($"GUNs are at most {limits.MaxGunBytes} bytes without control characters"))
+                : NotaryErrors.RouteNotFound());
+        }
+
+        var prefixes = context.RequestServices.GetRequiredService<IOptions<RepositoryOptions>>().Value.GunPrefixes;
+        if (prefixes.Count > 0 && !prefixes.Any(p => gun.StartsWith(p, StringComparison.Ordinal)))
+        {
+            return Task.FromResult<IResult>(route.IsUpdate
+                ? NotaryErrors.Of(NotaryErrorCode.InvalidGun, JsonValue.Create($"Require GUNs with prefix: [{string.Join(' ', prefixes)}]"))
+                : NotaryErrors.RouteNotFound());
+        }
+
+        return handler(context, match);
+    };
 
     // Anything a handler did not turn into a Notary error (e.g. the database went away) is a 500 UNKNOWN in the
     // Notary envelope, as notary-server wraps non-errcode failures; the exception goes to the log only.
-    private static async Task RunAsync(HttpContext context, NotaryRoute route, Match match)
+    private static async Task RunAsync(HttpContext context, string operation, NotaryHandler run, Match match)
     {
         IResult result;
         try
         {
-            result = await route.Handler(context, match);
+            result = await run(context, match);
         }
         catch (Exception e) when (e is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
         {
-            LogUnhandled(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(NotaryRouter)), route.Operation, e);
-            if (e is System.Data.Common.DbException or Microsoft.EntityFrameworkCore.DbUpdateException)
+            LogUnhandled(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(NotaryRouter)), operation, e);
+            if (StorageErrors.IsDatabaseFailure(e))
             {
-                Observability.TrustServerMetrics.DatabaseErrors.Inc();
+                context.RequestServices.GetRequiredService<Observability.TrustServerMetrics>().DatabaseErrors.Inc();
             }
 
             result = NotaryErrors.Of(NotaryErrorCode.Unknown);

@@ -19,7 +19,7 @@ internal sealed record PublishOutcome(ValidationError? Rejection, bool VersionCo
 /// this replica's read cache (other replicas learn it from the changefeed).
 /// </summary>
 internal sealed partial class RepositoryPublisher(
-    IMetadataStore store, MetadataReadCache cache, CurrentChainReader chains, ISigningService signer, TimeProvider timeProvider, ILogger<RepositoryPublisher> logger)
+    IMetadataStore store, MetadataReadCache cache, CurrentChainReader chains, ISigningService signer, TimeProvider timeProvider, TrustServerMetrics metrics, ILogger<RepositoryPublisher> logger)
 {
     private readonly UpdateValidator _validator = new(timeProvider);
 
@@ -30,12 +30,12 @@ internal sealed partial class RepositoryPublisher(
         {
             var outcome = await ValidateAndCommitAsync(gun, uploads, cancellationToken);
             var label = outcome.VersionConflict ? "VERSION" : outcome.Rejection is { } rejection ? rejection.NotaryName ?? "INVALID_UPDATE" : "accepted";
-            TrustServerMetrics.Publishes.WithLabels(label).Inc();
+            metrics.Publishes.WithLabels(label).Inc();
             return outcome;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            TrustServerMetrics.Publishes.WithLabels("UPDATING").Inc();
+            metrics.Publishes.WithLabels("UPDATING").Inc();
             throw;
         }
     }
@@ -52,10 +52,10 @@ internal sealed partial class RepositoryPublisher(
     {
         var started = Stopwatch.GetTimestamp();
         var (state, timestampVersion) = await LoadStateAsync(gun, cancellationToken);
-        TrustServerMetrics.PublishPhases.WithLabels("load").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        metrics.PublishPhases.WithLabels("load").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         started = Stopwatch.GetTimestamp();
         var result = await _validator.ValidateAsync(gun, state, uploads, signer, cancellationToken);
-        TrustServerMetrics.PublishPhases.WithLabels("validate").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        metrics.PublishPhases.WithLabels("validate").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         if (!result.IsAccepted)
         {
             LogRejected(gun, result.Error!.Kind, result.Error.Message);
@@ -64,7 +64,7 @@ internal sealed partial class RepositoryPublisher(
 
         started = Stopwatch.GetTimestamp();
         var outcome = await store.CommitAsync(gun, timestampVersion, result.Files, cancellationToken);
-        TrustServerMetrics.PublishPhases.WithLabels("commit").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        metrics.PublishPhases.WithLabels("commit").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         cache.Invalidate(gun);
         if (outcome == CommitOutcome.VersionConflict)
         {

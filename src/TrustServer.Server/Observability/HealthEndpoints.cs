@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using TrustServer.Data;
 using TrustServer.Server.Notary;
-using TrustServer.Signing.Remote;
+using TrustServer.Signing;
 
 namespace TrustServer.Server.Observability;
 
@@ -27,7 +27,7 @@ internal static class HealthEndpoints
     private static async Task<IResult> ReadyAsync(IMetadataStore store, MetadataReadCache cache, IServiceProvider services, CancellationToken cancellationToken)
     {
         var database = await store.IsOperationalAsync(cancellationToken) ? null : "the metadata database is not reachable or not migrated";
-        var signer = services.GetService<RemoteSigningService>() is { } remote ? await remote.CheckHealthAsync(cancellationToken) : null;
+        var signer = services.GetService<ISignerHealth>() is { } health ? await health.CheckHealthAsync(cancellationToken) : null;
         var reads = database is null ? "ready" : cache.ServesStaleIfError ? "degraded" : "not ready";
         var body = new JsonObject
         {

@@ -16,7 +16,7 @@ internal static class ObservabilityExtensions
 
     /// <summary>
     /// Serilog: compact JSON to stdout, readable text in Development; levels from <c>Serilog:MinimumLevel</c>
-    /// (defaults: Information, ASP.NET Core and EF Core at Warning).
+    /// (defaults: Information, ASP.NET Core and EF Core at Warning); the <see cref="TrustServerMetrics"/> singleton.
     /// </summary>
     public static WebApplicationBuilder AddObservability(this WebApplicationBuilder builder)
     {
@@ -24,6 +24,7 @@ internal static class ObservabilityExtensions
         builder.Logging.ClearProviders();
         builder.Services.AddSerilog(ConfigureLogger, writeToProviders: true);
         TrustServerMetrics.SuppressRuntimeAdapters();
+        builder.Services.AddSingleton<TrustServerMetrics>();
         return builder;
     }
 
@@ -51,15 +52,9 @@ internal static class ObservabilityExtensions
         }
     }
 
-    /// <summary>Wraps the registered <see cref="ISigningService"/> so that its calls are counted.</summary>
-    public static IServiceCollection AddSigningMetrics(this IServiceCollection services)
-    {
-        var registration = services.Last(s => s.ServiceType == typeof(ISigningService));
-        services.Remove(registration);
-        services.AddSingleton<ISigningService>(sp => new MeteredSigningService(
-            (ISigningService)(registration.ImplementationFactory?.Invoke(sp) ?? registration.ImplementationInstance ?? ActivatorUtilities.CreateInstance(sp, registration.ImplementationType!))));
-        return services;
-    }
+    /// <summary>Decorates the registered <see cref="ISigningService"/> with <see cref="MeteredSigningService"/>.</summary>
+    public static IServiceCollection AddSigningMetrics(this IServiceCollection services) =>
+        services.Decorate<ISigningService>((inner, sp) => new MeteredSigningService(inner, sp.GetRequiredService<TrustServerMetrics>()));
 
     /// <summary>Request logging (route, status, duration, GUN — never headers) and request metrics; <c>/metrics</c>.</summary>
     public static WebApplication UseObservability(this WebApplication app)
@@ -73,6 +68,7 @@ internal static class ObservabilityExtensions
                 diagnostics.Set("Gun", context.Items[NotaryRouter.GunItem] as string ?? string.Empty);
             };
         });
+        var metrics = app.Services.GetRequiredService<TrustServerMetrics>();
         app.Use(async (context, next) =>
         {
             var started = Stopwatch.GetTimestamp();
@@ -84,8 +80,8 @@ internal static class ObservabilityExtensions
             {
                 var route = RouteOf(context);
                 var method = MetricMethods.Contains(context.Request.Method) ? context.Request.Method : "OTHER";
-                TrustServerMetrics.Requests.WithLabels(route, method, context.Response.StatusCode.ToString(CultureInfo.InvariantCulture)).Inc();
-                TrustServerMetrics.RequestDuration.WithLabels(route).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                metrics.Requests.WithLabels(route, method, context.Response.StatusCode.ToString(CultureInfo.InvariantCulture)).Inc();
+                metrics.RequestDuration.WithLabels(route).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
             }
         });
         app.MapMetrics("/metrics");

@@ -3,42 +3,47 @@ using Prometheus;
 namespace TrustServer.Server.Observability;
 
 /// <summary>
-/// The server's Prometheus metrics (served at <c>/metrics</c>). Labels never carry GUNs or other unbounded values:
-/// routes are Notary operation names (spec server-api.md §1) or endpoint templates.
+/// The server's Prometheus metrics (served at <c>/metrics</c>), a singleton that callers get from DI. Labels never
+/// carry GUNs or other unbounded values: routes are Notary operation names (spec server-api.md §1) or endpoint
+/// templates.
 /// </summary>
-internal static class TrustServerMetrics
+/// <remarks>
+/// The collectors live in prometheus-net's process-wide default registry, which hands out the registered collector
+/// when one is created again: every instance (e.g. of several hosts in one test process) counts into the same ones.
+/// </remarks>
+internal sealed class TrustServerMetrics
 {
-    // Initialized before the metrics below (textual order). No exemplars: they would copy the trace context into
-    // every observation on the request path, and nothing reads them.
+    // No exemplars: they would copy the trace context into every observation on the request path, and nothing reads
+    // them.
     private static readonly IMetricFactory Factory = CreateFactory();
 
-    public static readonly Counter Requests = Factory.CreateCounter(
+    public Counter Requests { get; } = Factory.CreateCounter(
         "trustserver_http_requests_total", "HTTP requests by route and status.", ["route", "method", "code"]);
 
-    public static readonly Histogram RequestDuration = Factory.CreateHistogram(
+    public Histogram RequestDuration { get; } = Factory.CreateHistogram(
         "trustserver_http_request_duration_seconds", "HTTP request duration by route.",
         new HistogramConfiguration { LabelNames = ["route"], Buckets = Histogram.ExponentialBuckets(0.0005, 2, 16) });
 
-    public static readonly Counter Publishes = Factory.CreateCounter(
+    public Counter Publishes { get; } = Factory.CreateCounter(
         "trustserver_publishes_total", "Metadata updates by outcome: accepted, or the Notary error (e.g. ErrBadRoot, VERSION, UPDATING).", ["outcome"]);
 
-    public static readonly Histogram PublishPhases = Factory.CreateHistogram(
+    public Histogram PublishPhases { get; } = Factory.CreateHistogram(
         "trustserver_publish_phase_seconds", "Where an update's time goes: load (stored state), validate (incl. server signatures), sign (signer calls), commit.",
         new HistogramConfiguration { LabelNames = ["phase"], Buckets = Histogram.ExponentialBuckets(0.0001, 2, 16) });
 
-    public static readonly Counter SignerCalls = Factory.CreateCounter(
+    public Counter SignerCalls { get; } = Factory.CreateCounter(
         "trustserver_signer_calls_total", "Calls to the signing service by operation and result (ok, failed).", ["operation", "result"]);
 
-    public static readonly Counter Resigns = Factory.CreateCounter(
+    public Counter Resigns { get; } = Factory.CreateCounter(
         "trustserver_resigns_total", "Expired server-signed files re-signed on read, by role.", ["role"]);
 
-    public static readonly Counter DatabaseErrors = Factory.CreateCounter(
+    public Counter DatabaseErrors { get; } = Factory.CreateCounter(
         "trustserver_database_errors_total", "Requests that failed because the database failed.", []);
 
-    public static readonly Counter StaleReads = Factory.CreateCounter(
+    public Counter StaleReads { get; } = Factory.CreateCounter(
         "trustserver_read_cache_stale_total", "Lookups answered from the read cache because the database failed (stale-if-error).", []);
 
-    public static readonly Counter ChangefeedFollowerFailures = Factory.CreateCounter(
+    public Counter ChangefeedFollowerFailures { get; } = Factory.CreateCounter(
         "trustserver_changefeed_follower_failures_total", "Times the read cache stopped following the changefeed (database unreachable); it resumes by itself.", []);
 
     /// <summary>

@@ -45,6 +45,6 @@ internal sealed partial class ClientCertificateValidator(X509Certificate2Collect
         return false;
     }
 
-    [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "Rejected client certificate {Subject}: {Problems}")]
+    [LoggerMessage(EventId = 4031, Level = LogLevel.Warning, Message = "Rejected client certificate {Subject}: {Problems}")]
     private static partial void LogRejected(ILogger logger, string subject, string problems);
 }

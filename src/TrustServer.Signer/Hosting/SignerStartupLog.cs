@@ -29,12 +29,12 @@ internal static partial class SignerStartupLog
             }
         });
 
-    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Signer listening on {Urls} (TLS, client certificates required from {ClientCaFile})")]
+    [LoggerMessage(EventId = 4101, Level = LogLevel.Information, Message = "Signer listening on {Urls} (TLS, client certificates required from {ClientCaFile})")]
     private static partial void LogListening(ILogger logger, string urls, string clientCaFile);
 
-    [LoggerMessage(EventId = 101, Level = LogLevel.Warning, Message = "Signer listening on {Urls} WITHOUT TLS (Tls:AllowInsecure): development only, anyone who can connect can create keys and sign")]
+    [LoggerMessage(EventId = 4102, Level = LogLevel.Warning, Message = "Signer listening on {Urls} WITHOUT TLS (Tls:AllowInsecure): development only, anyone who can connect can create keys and sign")]
     private static partial void LogInsecure(ILogger logger, string urls);
 
-    [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "Signer listening on {Urls} with TLS but WITHOUT client certificates (Tls:AllowAnyClient): any client that can connect can create keys and sign")]
+    [LoggerMessage(EventId = 4103, Level = LogLevel.Warning, Message = "Signer listening on {Urls} with TLS but WITHOUT client certificates (Tls:AllowAnyClient): any client that can connect can create keys and sign")]
     private static partial void LogAnyClient(ILogger logger, string urls);
 }

@@ -80,21 +80,21 @@ internal sealed partial class KeyManagementService(KeyStore keys, ILogger<KeyMan
         return new Void();
     }
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "CreateKey: unsupported algorithm {Algorithm}")]
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "CreateKey: unsupported algorithm {Algorithm}")]
     private static partial void LogUnsupportedAlgorithm(ILogger logger, string algorithm);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "CreateKey: failed to create a {Algorithm} key for {Gun} {Role}")]
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Error, Message = "CreateKey: failed to create a {Algorithm} key for {Gun} {Role}")]
     private static partial void LogCreateFailed(ILogger logger, Exception exception, string gun, string role, string algorithm);
 
-    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "GetKeyInfo: key {KeyId} cannot be loaded, reported as not found: {Reason}")]
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "GetKeyInfo: key {KeyId} cannot be loaded, reported as not found: {Reason}")]
     private static partial void LogKeyUnusable(ILogger logger, string keyId, string reason);
 
-    [LoggerMessage(EventId = 4, Level = LogLevel.Error, Message = "GetKeyInfo: lookup of key {KeyId} failed")]
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Error, Message = "GetKeyInfo: lookup of key {KeyId} failed")]
     private static partial void LogLookupFailed(ILogger logger, Exception exception, string keyId);
 
-    [LoggerMessage(EventId = 5, Level = LogLevel.Error, Message = "DeleteKey: deleting key {KeyId} failed")]
+    [LoggerMessage(EventId = 4005, Level = LogLevel.Error, Message = "DeleteKey: deleting key {KeyId} failed")]
     private static partial void LogDeleteFailed(ILogger logger, Exception exception, string keyId);
 
-    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "DeleteKey: deleted key {KeyId}")]
+    [LoggerMessage(EventId = 4006, Level = LogLevel.Information, Message = "DeleteKey: deleted key {KeyId}")]
     private static partial void LogDeleted(ILogger logger, string keyId);
 }

@@ -50,6 +50,6 @@ internal sealed partial class RequestLimitsInterceptor(ILogger<RequestLimitsInte
         }
     }
 
-    [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "{Method}: rejected a {Field} of {Length} characters")]
+    [LoggerMessage(EventId = 4021, Level = LogLevel.Warning, Message = "{Method}: rejected a {Field} of {Length} characters")]
     private static partial void LogRejected(ILogger logger, string method, string field, int length);
 }

@@ -43,12 +43,12 @@ internal sealed partial class SignerService(KeyStore keys, ILogger<SignerService
         };
     }
 
-    [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "Sign: key {KeyId} cannot be loaded, reported as not found: {Reason}")]
+    [LoggerMessage(EventId = 4011, Level = LogLevel.Warning, Message = "Sign: key {KeyId} cannot be loaded, reported as not found: {Reason}")]
     private static partial void LogKeyUnusable(ILogger logger, string keyId, string reason);
 
-    [LoggerMessage(EventId = 11, Level = LogLevel.Error, Message = "Sign: signing with key {KeyId} failed")]
+    [LoggerMessage(EventId = 4012, Level = LogLevel.Error, Message = "Sign: signing with key {KeyId} failed")]
     private static partial void LogSignFailed(ILogger logger, Exception exception, string keyId);
 
-    [LoggerMessage(EventId = 12, Level = LogLevel.Debug, Message = "Sign: signed with key {KeyId} ({Gun} {Role})")]
+    [LoggerMessage(EventId = 4013, Level = LogLevel.Debug, Message = "Sign: signed with key {KeyId} ({Gun} {Role})")]
     private static partial void LogSigned(ILogger logger, string keyId, string gun, string role);
 }

@@ -88,6 +88,6 @@ internal sealed partial class EmbeddedSigningService(KeyStore store, ILogger<Emb
         }
     }
 
-    [LoggerMessage(EventId = 10, Level = LogLevel.Debug, Message = "Key {KeyId} of {Gun} {Role} is not held by the embedded signer")]
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Debug, Message = "Key {KeyId} of {Gun} {Role} is not held by the embedded signer")]
     private static partial void LogKeyNotHeld(ILogger logger, string gun, string role, string keyId);
 }

@@ -360,16 +360,16 @@ public sealed partial class KeyStore
 
     private static StoredKey ToStoredKey(PrivateKeyRow row) => new(row.KeyId, row.Algorithm, row.Public, row.Gun, row.Role);
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Created {Algorithm} key {KeyId} for {Gun} {Role}")]
+    [LoggerMessage(EventId = 3021, Level = LogLevel.Information, Message = "Created {Algorithm} key {KeyId} for {Gun} {Role}")]
     private static partial void LogKeyCreated(ILogger logger, string keyId, string gun, string role, string algorithm);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Key {KeyId} (passphrase alias {Alias}) cannot be loaded: {Reason}")]
+    [LoggerMessage(EventId = 3022, Level = LogLevel.Warning, Message = "Key {KeyId} (passphrase alias {Alias}) cannot be loaded: {Reason}")]
     private static partial void LogKeyLoadFailed(ILogger logger, string keyId, string alias, string reason);
 
-    [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Re-encrypted {Count} keys under passphrase alias {Alias}")]
+    [LoggerMessage(EventId = 3023, Level = LogLevel.Information, Message = "Re-encrypted {Count} keys under passphrase alias {Alias}")]
     private static partial void LogReencrypted(ILogger logger, int count, string alias);
 
-    [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Key store {Operation} failed on a transient database error; retrying once on a new connection")]
+    [LoggerMessage(EventId = 3024, Level = LogLevel.Warning, Message = "Key store {Operation} failed on a transient database error; retrying once on a new connection")]
     private static partial void LogRetrying(ILogger logger, Exception exception, string operation);
 
     private sealed record CachedKey(StoredKey Info, TufSigningKey Key);

@@ -20,7 +20,7 @@ namespace TrustServer.Signing.Remote;
 /// a key the signer does not know counts as "not held" rather than aborting the signing (signer.md §7 recommendation).
 /// Transport failures surface as <see cref="SignerUnavailableException"/>.
 /// </summary>
-public sealed partial class RemoteSigningService : ISigningService, IDisposable
+public sealed partial class RemoteSigningService : ISigningService, ISignerHealth, IDisposable
 {
     /// <summary>The services notary-server's health check asks for (signer.md §4).</summary>
     public static readonly IReadOnlyList<string> HealthServices = ["grpc.health.v1.Health.KeyManagement", "grpc.health.v1.Health.Signer"];
