@@ -25,38 +25,46 @@ public static class DataServiceCollectionExtensions
     /// <returns><paramref name="services"/>.</returns>
     public static IServiceCollection AddMetadataStore(this IServiceCollection services, StorageProvider provider, string connectionString)
     {
-        ArgumentNullException.ThrowIfNull(services);
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        var database = new StorageDatabase(provider, connectionString);
+        return services.AddMetadataStore(_ => database);
+    }
 
-        switch (provider)
+    /// <summary>
+    /// As <see cref="AddMetadataStore(IServiceCollection, StorageProvider, string)"/>, with the database chosen when
+    /// the store is first resolved (by a host from its validated options).
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="database">The provider and connection string, asked for once.</param>
+    /// <returns><paramref name="services"/>.</returns>
+    public static IServiceCollection AddMetadataStore(this IServiceCollection services, Func<IServiceProvider, StorageDatabase> database)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(database);
+
+        services.AddSingleton(sp => new MetadataStoreSettings(database(sp)));
+        services.AddPooledDbContextFactory<PostgresMetadataDbContext>((sp, options) => PostgresMetadataDbContext.Configure(options, DatabaseOf(sp).ConnectionString));
+        services.AddPooledDbContextFactory<SqliteMetadataDbContext>((sp, options) => SqliteMetadataDbContext.Configure(options, DatabaseOf(sp).ConnectionString));
+        services.AddSingleton<IMetadataDbContextFactory>(sp => DatabaseOf(sp).Provider switch
         {
-            case StorageProvider.Postgres:
-                services.AddPooledDbContextFactory<PostgresMetadataDbContext>(options => PostgresMetadataDbContext.Configure(options, connectionString));
-                services.AddSingleton<IMetadataDbContextFactory>(sp =>
-                    new MetadataDbContextFactory<PostgresMetadataDbContext>(sp.GetRequiredService<IDbContextFactory<PostgresMetadataDbContext>>()));
-                break;
-            case StorageProvider.Sqlite:
-                services.AddPooledDbContextFactory<SqliteMetadataDbContext>(options => SqliteMetadataDbContext.Configure(options, connectionString));
-                services.AddSingleton<IMetadataDbContextFactory>(sp =>
-                    new MetadataDbContextFactory<SqliteMetadataDbContext>(sp.GetRequiredService<IDbContextFactory<SqliteMetadataDbContext>>()));
-                break;
-            default:
-                throw new ArgumentOutOfRangeException(nameof(provider), provider, "Unknown storage provider.");
-        }
-
-        services.AddSingleton(new MetadataStoreSettings(provider, connectionString));
-        services.AddSingleton<IChangeSignal>(_ => provider == StorageProvider.Postgres ? new PostgresChangeSignal(connectionString) : new PollingChangeSignal());
+            StorageProvider.Postgres => new MetadataDbContextFactory<PostgresMetadataDbContext>(sp.GetRequiredService<IDbContextFactory<PostgresMetadataDbContext>>()),
+            StorageProvider.Sqlite => new MetadataDbContextFactory<SqliteMetadataDbContext>(sp.GetRequiredService<IDbContextFactory<SqliteMetadataDbContext>>()),
+            var provider => throw new ArgumentOutOfRangeException(nameof(database), provider, "Unknown storage provider."),
+        });
+        services.AddSingleton<IChangeSignal>(sp => DatabaseOf(sp) is { Provider: StorageProvider.Postgres } postgres
+            ? new PostgresChangeSignal(postgres.ConnectionString)
+            : new PollingChangeSignal());
         services.AddSingleton<IMetadataCatalog>(sp => new EfMetadataCatalog(sp.GetRequiredService<IMetadataDbContextFactory>()));
         services.AddSingleton<IMetadataStore>(sp => new EfMetadataStore(
             sp.GetRequiredService<IMetadataDbContextFactory>(),
-            provider,
+            DatabaseOf(sp).Provider,
             sp.GetService<TimeProvider>() ?? TimeProvider.System,
             sp.GetService<ILoggerFactory>()?.CreateLogger<EfMetadataStore>() ?? NullLogger<EfMetadataStore>.Instance));
         return services;
     }
 
     /// <summary>
-    /// Applies the pending migrations of the metadata database registered by <see cref="AddMetadataStore"/>
+    /// Applies the pending migrations of the metadata database registered by <see cref="AddMetadataStore(IServiceCollection, Func{IServiceProvider, StorageDatabase})"/>
     /// (idempotent; safe when several replicas start at once, EF Core serializes migrators with a database lock).
     /// For SQLite, first creates the database file owner-only (<see cref="SqliteDatabaseFile.EnsureCreated"/>) and
     /// afterwards switches it to WAL journaling so that readers do not block the writer.
@@ -67,7 +75,7 @@ public static class DataServiceCollectionExtensions
     public static async Task MigrateMetadataDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(services);
-        var settings = services.GetRequiredService<MetadataStoreSettings>();
+        var settings = DatabaseOf(services);
         if (settings.Provider == StorageProvider.Sqlite)
         {
             SqliteDatabaseFile.EnsureCreated(
@@ -85,11 +93,13 @@ public static class DataServiceCollectionExtensions
         }
     }
 
+    private static StorageDatabase DatabaseOf(IServiceProvider services) => services.GetRequiredService<MetadataStoreSettings>().Database;
+
     private static bool IsInMemory(SqliteConnectionStringBuilder builder) =>
         builder.Mode == SqliteOpenMode.Memory
         || string.IsNullOrEmpty(builder.DataSource)
         || string.Equals(builder.DataSource, ":memory:", StringComparison.OrdinalIgnoreCase);
 }
 
-/// <summary>The provider and connection string given to <see cref="DataServiceCollectionExtensions.AddMetadataStore"/>.</summary>
-internal sealed record MetadataStoreSettings(StorageProvider Provider, string ConnectionString);
+/// <summary>The metadata database registered by <see cref="DataServiceCollectionExtensions.AddMetadataStore(IServiceCollection, Func{IServiceProvider, StorageDatabase})"/>.</summary>
+internal sealed record MetadataStoreSettings(StorageDatabase Database);

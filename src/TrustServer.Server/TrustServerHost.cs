@@ -1,9 +1,11 @@
+using Microsoft.Extensions.Options;
 using TrustServer.Server.Admin;
 using TrustServer.Server.Auth;
 using TrustServer.Server.Hosting;
 using TrustServer.Server.Notary;
 using TrustServer.Server.Observability;
 using TrustServer.Server.OpenApi;
+using TrustServer.Server.Options;
 
 namespace TrustServer.Server;
 
@@ -32,7 +34,7 @@ public static class TrustServerHost
         }
 
         builder.AddObservability();
-        builder.AddServerOptions();
+        builder.Services.AddNotaryOptions();
         builder.AddMetadataStorage();
         builder.AddServerSigning();
         builder.Services.AddSigningMetrics();
@@ -84,18 +86,27 @@ public static class TrustServerHost
         }
 
         var migrateOnly = args.Length > 0 && args[0] == "migrate";
-        await using var app = Build(migrateOnly ? args[1..] : args);
-        if (migrateOnly)
+        try
         {
-            await app.Services.MigrateDatabasesAsync(CancellationToken.None);
-            Console.WriteLine("TrustServer: migrations applied.");
+            await using var app = Build(migrateOnly ? args[1..] : args);
+            app.Services.ValidateOptions();
+            if (migrateOnly)
+            {
+                await app.Services.MigrateDatabasesAsync(CancellationToken.None);
+                Console.WriteLine("TrustServer: migrations applied.");
+                return 0;
+            }
+
+            await app.PrepareDatabasesAsync(CancellationToken.None);
+            await app.StartAsync();
+            ServerBanner.Print(app);
+            await app.WaitForShutdownAsync();
             return 0;
         }
-
-        await app.PrepareDatabasesAsync(CancellationToken.None);
-        await app.StartAsync();
-        ServerBanner.Print(app);
-        await app.WaitForShutdownAsync();
-        return 0;
+        catch (Exception ex) when (ex is OptionsValidationException or ServerConfigurationException)
+        {
+            await Console.Error.WriteLineAsync(ValidatedOptions.ErrorLine(ex));
+            return 1;
+        }
     }
 }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using TrustServer.Data;
 using TrustServer.Signing.Embedded;
 using TrustServer.Signing.Keys;
 using TrustServer.Signing.Remote;
@@ -18,43 +19,67 @@ public static class SigningServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddKeyStore(
         this IServiceCollection services,
-        KeyStorageProvider provider,
+        StorageProvider provider,
         string connectionString,
         string defaultAlias,
         IPassphraseSource? passphrases = null)
     {
-        ArgumentNullException.ThrowIfNull(services);
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         ArgumentException.ThrowIfNullOrWhiteSpace(defaultAlias);
+        var database = new StorageDatabase(provider, connectionString);
+        return services.AddKeyStore(_ => database, _ => defaultAlias, passphrases);
+    }
+
+    /// <summary>
+    /// As <see cref="AddKeyStore(IServiceCollection, StorageProvider, string, string, IPassphraseSource?)"/>, with the
+    /// database and the default alias chosen when the store is first resolved (by a host from its validated options).
+    /// </summary>
+    public static IServiceCollection AddKeyStore(
+        this IServiceCollection services,
+        Func<IServiceProvider, StorageDatabase> database,
+        Func<IServiceProvider, string> defaultAlias,
+        IPassphraseSource? passphrases = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(database);
+        ArgumentNullException.ThrowIfNull(defaultAlias);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IPassphraseSource>(passphrases ?? new EnvironmentPassphraseSource());
-        services.AddSingleton(sp => new KeyStore(
-            provider,
-            connectionString,
-            defaultAlias,
-            sp.GetRequiredService<IPassphraseSource>(),
-            sp.GetRequiredService<TimeProvider>(),
-            sp.GetService<ILogger<KeyStore>>()));
+        services.AddSingleton(sp =>
+        {
+            var (provider, connectionString) = database(sp);
+            return new KeyStore(
+                provider,
+                connectionString,
+                defaultAlias(sp),
+                sp.GetRequiredService<IPassphraseSource>(),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetService<ILogger<KeyStore>>());
+        });
         return services;
     }
 
     /// <summary>
-    /// Registers the key store (<see cref="AddKeyStore"/>) and <see cref="ISigningService"/> over it, in-process
-    /// (<c>Signing:Mode = Embedded</c>). Call <see cref="MigrateKeyDatabaseAsync"/> at startup (or in the
-    /// <c>migrate</c> command) before first use.
+    /// Registers the key store (<see cref="AddKeyStore(IServiceCollection, StorageProvider, string, string, IPassphraseSource?)"/>)
+    /// and <see cref="ISigningService"/> over it, in-process (<c>Signing:Mode = Embedded</c>). Call
+    /// <see cref="MigrateKeyDatabaseAsync"/> at startup (or in the <c>migrate</c> command) before first use.
     /// </summary>
     public static IServiceCollection AddEmbeddedSigning(
         this IServiceCollection services,
-        KeyStorageProvider provider,
+        StorageProvider provider,
         string connectionString,
         string defaultAlias,
-        IPassphraseSource? passphrases = null)
-    {
-        services.AddKeyStore(provider, connectionString, defaultAlias, passphrases);
-        services.AddLogging();
-        services.AddSingleton<ISigningService, EmbeddedSigningService>();
-        return services;
-    }
+        IPassphraseSource? passphrases = null) =>
+        services.AddKeyStore(provider, connectionString, defaultAlias, passphrases).AddEmbeddedSigningService();
+
+    /// <summary>
+    /// As <see cref="AddEmbeddedSigning(IServiceCollection, StorageProvider, string, string, IPassphraseSource?)"/>,
+    /// with the database and the default alias chosen when the store is first resolved; the passphrase source is
+    /// the registered <see cref="IPassphraseSource"/> (else the environment's).
+    /// </summary>
+    public static IServiceCollection AddEmbeddedSigning(
+        this IServiceCollection services, Func<IServiceProvider, StorageDatabase> database, Func<IServiceProvider, string> defaultAlias) =>
+        services.AddKeyStore(database, defaultAlias).AddEmbeddedSigningService();
 
     /// <summary>
     /// Registers <see cref="ISigningService"/> as a client of a remote signer (ours or notary-signer) over gRPC with
@@ -64,10 +89,25 @@ public static class SigningServiceCollectionExtensions
     public static IServiceCollection AddRemoteSigning(this IServiceCollection services, RemoteSignerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        return services.AddRemoteSigning(_ => options);
+    }
+
+    /// <summary>As <see cref="AddRemoteSigning(IServiceCollection, RemoteSignerOptions)"/>, with the options asked for when the service is first resolved.</summary>
+    public static IServiceCollection AddRemoteSigning(this IServiceCollection services, Func<IServiceProvider, RemoteSignerOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(options);
         services.AddLogging();
-        services.AddSingleton(sp => new RemoteSigningService(options, sp.GetRequiredService<ILogger<RemoteSigningService>>()));
+        services.AddSingleton(sp => new RemoteSigningService(options(sp), sp.GetRequiredService<ILogger<RemoteSigningService>>()));
         services.AddSingleton<ISigningService>(sp => sp.GetRequiredService<RemoteSigningService>());
         services.AddSingleton<ISignerHealth>(sp => sp.GetRequiredService<RemoteSigningService>());
+        return services;
+    }
+
+    private static IServiceCollection AddEmbeddedSigningService(this IServiceCollection services)
+    {
+        services.AddLogging();
+        services.AddSingleton<ISigningService, EmbeddedSigningService>();
         return services;
     }
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using TrustServer.Compat.Tests.Support;
+using TrustServer.Data;
 using TrustServer.Signing.Keys;
 using TrustServer.Testing;
 
@@ -36,7 +37,7 @@ public sealed class RemoteSignerTests : IAsyncLifetime
         await _keys.InitializeAsync();
 
         // notary-signer needs its private_keys table; our key store's migration creates notary's schema.
-        var store = new KeyStore(KeyStorageProvider.Postgres, _keys.ConnectionString, Alias, new StaticPassphraseSource([new(Alias, Passphrase)]));
+        var store = new KeyStore(StorageProvider.Postgres, _keys.ConnectionString, Alias, new StaticPassphraseSource([new(Alias, Passphrase)]));
         await store.MigrateAsync(CancellationToken.None);
 
         _ca = TestCertificates.CreateCertificateAuthority();
@@ -165,7 +166,7 @@ public sealed class RemoteSignerTests : IAsyncLifetime
 
         var root = JsonDocument.Parse(await Server.Http.GetStringAsync($"/v2/{gun}/_trust/tuf/root.json")).RootElement.GetProperty("signed");
         var timestampKey = root.GetProperty("roles").GetProperty("timestamp").GetProperty("keyids")[0].GetString()!;
-        var store = new KeyStore(KeyStorageProvider.Postgres, _keys.ConnectionString, Alias, new StaticPassphraseSource([new(Alias, Passphrase)]));
+        var store = new KeyStore(StorageProvider.Postgres, _keys.ConnectionString, Alias, new StaticPassphraseSource([new(Alias, Passphrase)]));
         Assert.NotNull(await store.GetKeyInfoAsync(timestampKey, CancellationToken.None));
 
         await client.RunCheckedAsync(["delete", gun, "--remote"]);

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
+using TrustServer.Server.Options;
 
 namespace TrustServer.Server.Auth;
 
@@ -9,22 +10,20 @@ internal static class AuthHostingExtensions
     public static WebApplicationBuilder AddTokenAuth(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        var mode = builder.Configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
-        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section)
-            .Validate(o => o.IsToken || string.Equals(o.Mode, "None", StringComparison.OrdinalIgnoreCase), "Auth:Mode must be None or Token")
-            .ValidateOnStart();
-        services.AddOptions<TokenAuthOptions>().BindConfiguration(TokenAuthOptions.Section)
+        var mode = builder.GetValidatedOptions<AuthOptions>(AuthOptions.Section, o => o
+            .Validate(o => o.IsToken || string.Equals(o.Mode, "None", StringComparison.OrdinalIgnoreCase), "Auth:Mode must be None or Token"));
+        services.AddValidatedOptions<TokenAuthOptions>(TokenAuthOptions.Section, o => o
             .Validate(
                 o => !mode.IsToken || (!string.IsNullOrEmpty(o.Service) && !string.IsNullOrEmpty(o.Issuer) && !string.IsNullOrEmpty(o.RootCertBundle) && (o.AutoRedirect || !string.IsNullOrEmpty(o.Realm))),
-                "Auth:Mode=Token needs Auth:Token:Realm, Service, Issuer and RootCertBundle")
-            .ValidateOnStart();
-        services.AddOptions<TokenIssuerOptions>().BindConfiguration(TokenIssuerOptions.Section)
+                "Auth:Mode=Token needs Auth:Token:Realm, Service, Issuer and RootCertBundle"));
+        services.AddValidatedOptions<TokenIssuerOptions>(TokenIssuerOptions.Section, o => o
             .Validate(o => !o.Enabled || mode.IsToken, "Auth:Issuer:Enabled needs Auth:Mode=Token (the issuer signs for Auth:Token:Issuer and Service)")
             .Validate(o => !o.Enabled || (o.Path.StartsWith('/') && o.TokenLifetimeSeconds > 0), "Auth:Issuer:Path must start with '/' and TokenLifetimeSeconds be positive")
             .Validate(
                 o => o.MaxFailedAttempts >= 0 && o.FailedAttemptsWindow > TimeSpan.Zero && o.MaxConcurrentPasswordChecks is null or > 0 && o.PasswordCheckQueueLimit >= 0,
-                "Auth:Issuer: MaxFailedAttempts and PasswordCheckQueueLimit must not be negative, FailedAttemptsWindow and MaxConcurrentPasswordChecks must be positive")
-            .ValidateOnStart();
+                "Auth:Issuer: MaxFailedAttempts and PasswordCheckQueueLimit must not be negative, FailedAttemptsWindow and MaxConcurrentPasswordChecks must be positive"));
+
+        // Auth:Mode is read (validated) while registering: without Token there is no JwtBearer scheme at all.
         if (!mode.IsToken)
         {
             return builder;
@@ -59,7 +58,7 @@ internal static class AuthHostingExtensions
             return app;
         }
 
-        app.Services.GetRequiredService<RegistryTokenValidator>();
+        app.Services.ResolveConfigured<RegistryTokenValidator>();
         var issuerOptions = app.Services.GetRequiredService<IOptions<TokenIssuerOptions>>().Value;
         if (issuerOptions.Enabled)
         {

@@ -7,7 +7,7 @@ using TrustServer.Signing.Remote;
 
 namespace TrustServer.Server.Hosting;
 
-/// <summary>Wires the metadata store and the server-managed keys from configuration (DESIGN.md §6).</summary>
+/// <summary>Wires the metadata store and the server-managed keys from the validated options (DESIGN.md §6).</summary>
 internal static class StorageHostingExtensions
 {
     /// <summary>Default metadata database of the embedded default.</summary>
@@ -16,30 +16,39 @@ internal static class StorageHostingExtensions
     /// <summary><c>Storage:Provider</c> + <c>ConnectionStrings:Metadata</c>.</summary>
     public static WebApplicationBuilder AddMetadataStorage(this WebApplicationBuilder builder)
     {
-        var storage = builder.Configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
-        builder.Services.AddMetadataStore(ParseProvider(storage.Provider), MetadataConnection(builder.Configuration));
+        builder.Services.AddValidatedOptions<StorageOptions>(StorageOptions.Section, o => o
+            .Validate(o => o.Provider is "Sqlite" or "Postgres", "Storage:Provider must be Sqlite or Postgres"));
+        builder.Services.AddMetadataStore(sp => new StorageDatabase(ProviderOf(sp), MetadataConnection(sp.GetRequiredService<IConfiguration>())));
         return builder;
     }
 
     /// <summary>
     /// Embedded signing: the key store lives in <c>ConnectionStrings:Keys</c> (default: the metadata database, in
     /// its own tables) on the same provider; passphrases as notary-signer reads them, or the embedded default's file.
+    /// <c>Signing:Mode</c> is read (validated) while registering: whether a <see cref="RemoteSigningService"/> or a
+    /// <see cref="KeyStore"/> exists at all is what the health check, the key routes and <c>migrate</c> look for.
     /// </summary>
     public static WebApplicationBuilder AddServerSigning(this WebApplicationBuilder builder)
     {
-        var mode = builder.Configuration[$"{SigningOptions.Section}:Mode"] ?? "Embedded";
-        if (mode == "Remote")
+        var signing = builder.GetValidatedOptions<SigningOptions>(SigningOptions.Section, o => o
+            .Validate(o => o.Mode is "Embedded" or "Remote", "Signing:Mode must be Embedded or Remote"));
+        builder.Services.AddValidatedOptions<RemoteSignerOptions>(RemoteSignerOptions.Section, o => o
+            .Validate(o => signing.Mode != "Remote" || Uri.IsWellFormedUriString(o.Url, UriKind.Absolute), "Signing:Remote:Url must be an absolute URL when Signing:Mode is Remote")
+            .Validate(o => o.CallTimeout > TimeSpan.Zero && o.MaxAttempts >= 1, "Signing:Remote:CallTimeout must be positive and MaxAttempts at least 1"));
+        if (signing.Mode == "Remote")
         {
-            var remote = builder.Configuration.GetSection(RemoteSignerOptions.Section).Get<RemoteSignerOptions>() ?? new RemoteSignerOptions();
-            builder.Services.AddRemoteSigning(remote);
+            builder.Services.AddRemoteSigning(sp => sp.GetRequiredService<IOptions<RemoteSignerOptions>>().Value);
             return builder;
         }
 
-        var storage = builder.Configuration.GetSection(StorageOptions.Section).Get<StorageOptions>() ?? new StorageOptions();
-        var signing = builder.Configuration.GetSection(SigningOptions.Section).Get<SigningOptions>() ?? new SigningOptions();
-        var keys = builder.Configuration.GetConnectionString("Keys") is { Length: > 0 } connection ? connection : MetadataConnection(builder.Configuration);
-        var provider = ParseProvider(storage.Provider) == StorageProvider.Postgres ? KeyStorageProvider.Postgres : KeyStorageProvider.Sqlite;
-        builder.Services.AddEmbeddedSigning(provider, keys, signing.PassphraseAlias, new EmbeddedPassphraseSource(signing.PassphraseAlias, signing.PassphraseFile));
+        builder.Services.AddSingleton<IPassphraseSource>(sp =>
+        {
+            var options = SigningOf(sp);
+            return new EmbeddedPassphraseSource(options.PassphraseAlias, options.PassphraseFile);
+        });
+        builder.Services.AddEmbeddedSigning(
+            sp => new StorageDatabase(ProviderOf(sp), KeysConnection(sp.GetRequiredService<IConfiguration>())),
+            sp => SigningOf(sp).PassphraseAlias);
         return builder;
     }
 
@@ -59,17 +68,21 @@ internal static class StorageHostingExtensions
     /// </summary>
     public static async Task PrepareDatabasesAsync(this WebApplication app, CancellationToken cancellationToken)
     {
-        _ = app.Services.GetRequiredService<ISigningService>();
+        _ = app.Services.ResolveConfigured<ISigningService>();
         if (app.Services.GetRequiredService<IOptions<StorageOptions>>().Value.MigrateOnStartup)
         {
             await app.Services.MigrateDatabasesAsync(cancellationToken);
         }
     }
 
-    // Validated again (with a clear message) by the options validation at start.
-    private static StorageProvider ParseProvider(string provider) =>
-        provider == "Postgres" ? StorageProvider.Postgres : StorageProvider.Sqlite;
+    private static StorageProvider ProviderOf(IServiceProvider services) =>
+        services.GetRequiredService<IOptions<StorageOptions>>().Value.Provider == "Postgres" ? StorageProvider.Postgres : StorageProvider.Sqlite;
+
+    private static SigningOptions SigningOf(IServiceProvider services) => services.GetRequiredService<IOptions<SigningOptions>>().Value;
 
     private static string MetadataConnection(IConfiguration configuration) =>
         configuration.GetConnectionString("Metadata") is { Length: > 0 } connection ? connection : DefaultMetadataConnection;
+
+    private static string KeysConnection(IConfiguration configuration) =>
+        configuration.GetConnectionString("Keys") is { Length: > 0 } connection ? connection : MetadataConnection(configuration);
 }

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using TrustServer.Data;
 using TrustServer.Server.Observability;
-using TrustServer.Server.Options;
 
 namespace TrustServer.Server.Notary;
 

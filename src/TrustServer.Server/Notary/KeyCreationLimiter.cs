@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using TrustServer.Server.Auth;
+using TrustServer.Server.Options;
 
 namespace TrustServer.Server.Notary;
 
@@ -84,7 +85,7 @@ internal static class KeyCreationLimiterExtensions
 {
     public static IServiceCollection AddKeyCreationLimits(this IServiceCollection services)
     {
-        services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddValidatedOptions<RateLimitOptions>(RateLimitOptions.Section);
         return services.AddSingleton<KeyCreationLimiter>();
     }
 }

@@ -2,7 +2,6 @@ using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using TrustServer.Data;
 using TrustServer.Server.Observability;
-using TrustServer.Server.Options;
 using TrustServer.Tuf;
 using TrustServer.Tuf.Metadata;
 

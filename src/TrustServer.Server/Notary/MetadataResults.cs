@@ -1,5 +1,4 @@
 using System.Globalization;
-using TrustServer.Server.Options;
 
 namespace TrustServer.Server.Notary;
 

@@ -1,6 +1,5 @@
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
-using TrustServer.Server.Options;
 
 namespace TrustServer.Server.Notary;
 

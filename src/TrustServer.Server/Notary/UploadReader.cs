@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
-using TrustServer.Server.Options;
 using TrustServer.Tuf;
 using TrustServer.Tuf.Metadata;
 using TrustServer.Tuf.Validation;

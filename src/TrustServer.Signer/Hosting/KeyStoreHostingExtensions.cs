@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using TrustServer.Data;
 using TrustServer.Signer.Options;
 using TrustServer.Signing;
 using TrustServer.Signing.Keys;
@@ -22,7 +23,7 @@ internal static class KeyStoreHostingExtensions
         var storage = builder.Configuration.GetSection(SignerStorageOptions.Section).Get<SignerStorageOptions>() ?? new SignerStorageOptions();
         var alias = DefaultAlias(builder.Configuration[$"{SignerKeysOptions.Section}:{nameof(SignerKeysOptions.DefaultAlias)}"]);
         var connection = builder.Configuration.GetConnectionString("Keys") is { Length: > 0 } keys ? keys : DefaultConnection;
-        var provider = storage.Provider == "Postgres" ? KeyStorageProvider.Postgres : KeyStorageProvider.Sqlite;
+        var provider = storage.Provider == "Postgres" ? StorageProvider.Postgres : StorageProvider.Sqlite;
 
         // Without an alias the KeyStore cannot be registered; the options validation above then stops the start (and
         // the commands) with a message naming the setting, before anything asks for the store.

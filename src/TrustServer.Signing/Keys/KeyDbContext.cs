@@ -74,6 +74,10 @@ internal abstract class KeyDbContext : DbContext
 /// <summary>The key database on PostgreSQL, column types as in notary-signer's PostgreSQL migration.</summary>
 internal sealed class PostgresKeyDbContext(DbContextOptions<PostgresKeyDbContext> options) : KeyDbContext(options)
 {
+    /// <summary>Configures <paramref name="builder"/> for this context on <paramref name="connectionString"/>.</summary>
+    public static void Configure(DbContextOptionsBuilder builder, string connectionString) =>
+        builder.UseNpgsql(connectionString, npgsql => npgsql.MigrationsHistoryTable(MigrationsHistoryTable));
+
     public override async Task LockCreateAsync(string gun, string role, string algorithm, CancellationToken cancellationToken)
     {
         var lockKey = LockKey(gun, role, algorithm);
@@ -97,6 +101,10 @@ internal sealed class PostgresKeyDbContext(DbContextOptions<PostgresKeyDbContext
 /// <summary>The key database on SQLite (embedded default).</summary>
 internal sealed class SqliteKeyDbContext(DbContextOptions<SqliteKeyDbContext> options) : KeyDbContext(options)
 {
+    /// <summary>Configures <paramref name="builder"/> for this context on <paramref name="connectionString"/>.</summary>
+    public static void Configure(DbContextOptionsBuilder builder, string connectionString) =>
+        builder.UseSqlite(connectionString, sqlite => sqlite.MigrationsHistoryTable(MigrationsHistoryTable));
+
     /// <summary>
     /// Nothing to do: Microsoft.Data.Sqlite starts transactions with <c>BEGIN IMMEDIATE</c>, which already
     /// serializes writers on the database file.

@@ -6,37 +6,44 @@ using TrustServer.Data;
 
 namespace TrustServer.Signing.Keys;
 
-/// <summary>Creates provider-specific <see cref="KeyDbContext"/> instances for one connection string.</summary>
+/// <summary>
+/// Creates provider-specific <see cref="KeyDbContext"/> instances for one connection string; each provider's context
+/// configures itself (<c>Configure</c>), as the metadata contexts do.
+/// </summary>
 internal sealed class KeyDbContextFactory
 {
     private readonly DbContextOptions _options;
 
-    public KeyDbContextFactory(KeyStorageProvider provider, string connectionString)
+    public KeyDbContextFactory(StorageProvider provider, string connectionString)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         Provider = provider;
         ConnectionString = connectionString;
         _options = provider switch
         {
-            KeyStorageProvider.Postgres => new DbContextOptionsBuilder<PostgresKeyDbContext>()
-                .UseNpgsql(connectionString, o => o.MigrationsHistoryTable(KeyDbContext.MigrationsHistoryTable))
-                .Options,
-            KeyStorageProvider.Sqlite => new DbContextOptionsBuilder<SqliteKeyDbContext>()
-                .UseSqlite(connectionString, o => o.MigrationsHistoryTable(KeyDbContext.MigrationsHistoryTable))
-                .Options,
-            _ => throw new ArgumentOutOfRangeException(nameof(provider), provider, "unknown key storage provider"),
+            StorageProvider.Postgres => Options<PostgresKeyDbContext>(PostgresKeyDbContext.Configure, connectionString),
+            StorageProvider.Sqlite => Options<SqliteKeyDbContext>(SqliteKeyDbContext.Configure, connectionString),
+            _ => throw new ArgumentOutOfRangeException(nameof(provider), provider, "Unknown storage provider."),
         };
     }
 
-    public KeyStorageProvider Provider { get; }
+    public StorageProvider Provider { get; }
 
     public string ConnectionString { get; }
 
     public KeyDbContext Create() => Provider switch
     {
-        KeyStorageProvider.Postgres => new PostgresKeyDbContext((DbContextOptions<PostgresKeyDbContext>)_options),
+        StorageProvider.Postgres => new PostgresKeyDbContext((DbContextOptions<PostgresKeyDbContext>)_options),
         _ => new SqliteKeyDbContext((DbContextOptions<SqliteKeyDbContext>)_options),
     };
+
+    private static DbContextOptions<TContext> Options<TContext>(Action<DbContextOptionsBuilder, string> configure, string connectionString)
+        where TContext : KeyDbContext
+    {
+        var builder = new DbContextOptionsBuilder<TContext>();
+        configure(builder, connectionString);
+        return builder.Options;
+    }
 
     /// <summary>
     /// Whether <paramref name="exception"/> (or an exception it wraps) is a PostgreSQL failure that a new attempt on a
@@ -67,7 +74,7 @@ internal sealed class KeyDbContextFactory
     /// </summary>
     public void ClearPool()
     {
-        if (Provider == KeyStorageProvider.Postgres)
+        if (Provider == StorageProvider.Postgres)
         {
             using var connection = new NpgsqlConnection(ConnectionString);
             NpgsqlConnection.ClearPool(connection);
@@ -77,7 +84,7 @@ internal sealed class KeyDbContextFactory
     /// <summary>Creates an SQLite database file owner-only, with its directory, when missing (<see cref="SqliteDatabaseFile.EnsureCreated"/>).</summary>
     public void EnsureSqliteFile(ILogger logger)
     {
-        if (Provider == KeyStorageProvider.Sqlite)
+        if (Provider == StorageProvider.Sqlite)
         {
             SqliteDatabaseFile.EnsureCreated(ConnectionString, logger);
         }
@@ -88,12 +95,12 @@ internal sealed class KeyDbContextFactory
 internal sealed class PostgresKeyDbContextDesignFactory : IDesignTimeDbContextFactory<PostgresKeyDbContext>
 {
     public PostgresKeyDbContext CreateDbContext(string[] args) =>
-        (PostgresKeyDbContext)new KeyDbContextFactory(KeyStorageProvider.Postgres, "Host=localhost;Database=keys").Create();
+        (PostgresKeyDbContext)new KeyDbContextFactory(StorageProvider.Postgres, "Host=localhost;Database=keys").Create();
 }
 
 /// <summary>Design-time factory for <c>dotnet ef migrations add … --context SqliteKeyDbContext</c>.</summary>
 internal sealed class SqliteKeyDbContextDesignFactory : IDesignTimeDbContextFactory<SqliteKeyDbContext>
 {
     public SqliteKeyDbContext CreateDbContext(string[] args) =>
-        (SqliteKeyDbContext)new KeyDbContextFactory(KeyStorageProvider.Sqlite, "Data Source=keys.db").Create();
+        (SqliteKeyDbContext)new KeyDbContextFactory(StorageProvider.Sqlite, "Data Source=keys.db").Create();
 }

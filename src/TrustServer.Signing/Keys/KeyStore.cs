@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using TrustServer.Data;
 using TrustServer.Signing.Encryption;
 using TrustServer.Tuf.Keys;
 
@@ -47,7 +48,7 @@ public sealed partial class KeyStore
     /// <param name="timeProvider">Clock for <c>created_at</c>/<c>last_used</c>/…; the system clock when null.</param>
     /// <param name="logger">Logger; none when null. Never receives key material.</param>
     public KeyStore(
-        KeyStorageProvider provider,
+        StorageProvider provider,
         string connectionString,
         string defaultAlias,
         IPassphraseSource passphrases,

@@ -1,3 +1,4 @@
+using TrustServer.Data;
 using TrustServer.Signer.Tests.Support;
 using TrustServer.Signing.Keys;
 using TrustServer.Testing;
@@ -36,7 +37,7 @@ public sealed class CommandTests
         TestPassphrases.Set("reencrypt_old", "old-passphrase");
         TestPassphrases.Set("reencrypt_new", "new-passphrase");
         var connection = $"Data Source={database};Pooling=False";
-        var before = new KeyStore(KeyStorageProvider.Sqlite, connection, "reencrypt_old", new EnvironmentPassphraseSource());
+        var before = new KeyStore(StorageProvider.Sqlite, connection, "reencrypt_old", new EnvironmentPassphraseSource());
         await before.MigrateAsync();
         var ecdsa = await before.CreateKeyAsync("docker.io/reencrypt", "timestamp", KeyType.Ecdsa);
         var ed25519 = await before.CreateKeyAsync("docker.io/reencrypt", "snapshot", KeyType.Ed25519);
@@ -46,7 +47,7 @@ public sealed class CommandTests
         Assert.Contains("re-encrypted 2 keys under passphrase alias reencrypt_new", output, StringComparison.Ordinal);
 
         // Only the new passphrase opens them now.
-        var after = new KeyStore(KeyStorageProvider.Sqlite, connection, "reencrypt_new", new StaticPassphraseSource([new("reencrypt_new", "new-passphrase")]));
+        var after = new KeyStore(StorageProvider.Sqlite, connection, "reencrypt_new", new StaticPassphraseSource([new("reencrypt_new", "new-passphrase")]));
         foreach (var key in new[] { ecdsa, ed25519 })
         {
             var signature = await after.SignAsync(key.KeyId, "content"u8.ToArray());
@@ -61,14 +62,14 @@ public sealed class CommandTests
         using var directory = new TemporaryDirectory("signer-reencrypt-missing");
         var database = directory.Combine("signer.db");
         TestPassphrases.Set("reencrypt_keep", "keep-passphrase");
-        var store = new KeyStore(KeyStorageProvider.Sqlite, $"Data Source={database};Pooling=False", "reencrypt_keep", new EnvironmentPassphraseSource());
+        var store = new KeyStore(StorageProvider.Sqlite, $"Data Source={database};Pooling=False", "reencrypt_keep", new EnvironmentPassphraseSource());
         await store.MigrateAsync();
         var key = await store.CreateKeyAsync("docker.io/reencrypt", "timestamp", KeyType.Ecdsa);
 
         var (exitCode, _, error) = await RunAsync(["reencrypt", "alias_without_passphrase", .. Settings(database, "reencrypt_keep")]);
         Assert.Equal(1, exitCode);
         Assert.Contains("expected env variable to not be empty: alias_without_passphrase", error, StringComparison.Ordinal);
-        var fresh = new KeyStore(KeyStorageProvider.Sqlite, $"Data Source={database};Pooling=False", "reencrypt_keep", new EnvironmentPassphraseSource());
+        var fresh = new KeyStore(StorageProvider.Sqlite, $"Data Source={database};Pooling=False", "reencrypt_keep", new EnvironmentPassphraseSource());
         Assert.NotNull(await fresh.GetKeyInfoAsync(key.KeyId));
     }
 

@@ -4,6 +4,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using TrustServer.Data;
 using TrustServer.Signing.Keys;
 using TrustServer.Signing.Protocol;
 using TrustServer.Testing;
@@ -40,7 +41,7 @@ public abstract class SignerFixture : IAsyncLifetime
 
     public Signing.Protocol.Signer.SignerClient Signing => new(Channel);
 
-    public abstract KeyStorageProvider Provider { get; }
+    public abstract StorageProvider Provider { get; }
 
     public abstract string ConnectionString { get; }
 
@@ -77,7 +78,7 @@ public abstract class SignerFixture : IAsyncLifetime
     /// <summary>Runs a scalar query on the key database (e.g. to check what is stored).</summary>
     public async Task<long> QueryScalarAsync(string sql)
     {
-        await using DbConnection connection = Provider == KeyStorageProvider.Postgres
+        await using DbConnection connection = Provider == StorageProvider.Postgres
             ? new NpgsqlConnection(ConnectionString)
             : new SqliteConnection(ConnectionString);
         await connection.OpenAsync();
@@ -95,7 +96,7 @@ public sealed class PostgresSignerFixture : SignerFixture
 {
     private readonly PostgresDatabaseFixture _database = new();
 
-    public override KeyStorageProvider Provider => KeyStorageProvider.Postgres;
+    public override StorageProvider Provider => StorageProvider.Postgres;
 
     public override string ConnectionString => _database.ConnectionString;
 
@@ -108,7 +109,7 @@ public sealed class SqliteSignerFixture : SignerFixture
 {
     private readonly TemporaryDirectory _directory = new("signer-sqlite");
 
-    public override KeyStorageProvider Provider => KeyStorageProvider.Sqlite;
+    public override StorageProvider Provider => StorageProvider.Sqlite;
 
     public override string ConnectionString => $"Data Source={_directory.Combine("data", "signer.db")};Pooling=False";
 
@@ -126,7 +127,7 @@ public sealed class RestartablePostgresSignerFixture : SignerFixture
 {
     private LocalPostgresCluster? _cluster;
 
-    public override KeyStorageProvider Provider => KeyStorageProvider.Postgres;
+    public override StorageProvider Provider => StorageProvider.Postgres;
 
     public override string ConnectionString => (_cluster ?? throw new InvalidOperationException("not started")).ConnectionString;
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using TrustServer.Data;
 using TrustServer.Signing.Keys;
 using TrustServer.Signing.Tests.Support;
 using TrustServer.Testing;
@@ -19,7 +20,7 @@ public sealed class EmbeddedSigningServiceTests : IAsyncLifetime
     {
         _services = new ServiceCollection()
             .AddEmbeddedSigning(
-                KeyStorageProvider.Sqlite,
+                StorageProvider.Sqlite,
                 $"Data Source={_directory.Combine("data", "trustserver.db")};Pooling=False",
                 KeyDatabase.Alias,
                 KeyDatabase.DefaultPassphrases)
@@ -101,7 +102,7 @@ public sealed class EmbeddedSigningServiceTests : IAsyncLifetime
         var key = await Signing.CreateKeyAsync("docker.io/library/locked", "timestamp", KeyType.Ecdsa);
         await using var other = new ServiceCollection()
             .AddEmbeddedSigning(
-                KeyStorageProvider.Sqlite,
+                StorageProvider.Sqlite,
                 $"Data Source={_directory.Combine("data", "trustserver.db")};Pooling=False",
                 KeyDatabase.Alias,
                 new StaticPassphraseSource([new(KeyDatabase.Alias, "wrong passphrase")]))

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using TrustServer.Data;
 using TrustServer.Signing.Keys;
 using TrustServer.Signing.Tests.Support;
 using TrustServer.Testing;
@@ -39,14 +40,14 @@ public sealed class KeyStoreDatabaseRestartTests : IAsyncLifetime
         var connectionString = new NpgsqlConnectionStringBuilder(Cluster.ConnectionString) { ApplicationName = ApplicationName }.ConnectionString;
         await using var services = new ServiceCollection()
             .AddSingleton<TimeProvider>(clock)
-            .AddEmbeddedSigning(KeyStorageProvider.Postgres, connectionString, KeyDatabase.Alias, KeyDatabase.DefaultPassphrases)
+            .AddEmbeddedSigning(StorageProvider.Postgres, connectionString, KeyDatabase.Alias, KeyDatabase.DefaultPassphrases)
             .BuildServiceProvider();
         await services.MigrateKeyDatabaseAsync();
         var signing = services.GetRequiredService<ISigningService>();
 
         // Keys created through another store instance (e.g. another replica), so this one has none cached; concurrent
         // creates, as under load, leave several idle connections in the process's pool.
-        var other = new KeyStore(KeyStorageProvider.Postgres, connectionString, KeyDatabase.Alias, KeyDatabase.DefaultPassphrases);
+        var other = new KeyStore(StorageProvider.Postgres, connectionString, KeyDatabase.Alias, KeyDatabase.DefaultPassphrases);
         var keys = (await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
             other.CreateKeyAsync($"example.com/restart/{i}", "timestamp", KeyType.Ecdsa)))).Select(k => k.PublicKey).ToArray();
         Assert.True(await PooledConnectionsAsync() >= 2, "precondition: several pooled connections");

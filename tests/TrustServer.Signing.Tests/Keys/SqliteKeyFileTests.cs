@@ -1,5 +1,6 @@
 using System.Runtime.Versioning;
 using Microsoft.Extensions.Logging;
+using TrustServer.Data;
 using TrustServer.Signing.Keys;
 using TrustServer.Signing.Tests.Support;
 using TrustServer.Testing;
@@ -20,7 +21,7 @@ public sealed class SqliteKeyFileTests : IDisposable
     public async Task Migrate_NewDatabase_FileIs0600AndDirectory0700()
     {
         var file = _directory.Combine("data", "signer.db");
-        var store = new KeyStore(KeyStorageProvider.Sqlite, $"Data Source={file}", KeyDatabase.Alias, KeyDatabase.DefaultPassphrases);
+        var store = new KeyStore(StorageProvider.Sqlite, $"Data Source={file}", KeyDatabase.Alias, KeyDatabase.DefaultPassphrases);
         await store.MigrateAsync();
         await store.CreateKeyAsync("docker.io/file/mode", "timestamp", KeyType.Ecdsa);
 
@@ -38,7 +39,7 @@ public sealed class SqliteKeyFileTests : IDisposable
         using var logs = new CapturingLoggerProvider();
         using var loggers = LoggerFactory.Create(builder => builder.AddProvider(logs));
         var store = new KeyStore(
-            KeyStorageProvider.Sqlite, $"Data Source={file}", KeyDatabase.Alias, KeyDatabase.DefaultPassphrases, logger: loggers.CreateLogger<KeyStore>());
+            StorageProvider.Sqlite, $"Data Source={file}", KeyDatabase.Alias, KeyDatabase.DefaultPassphrases, logger: loggers.CreateLogger<KeyStore>());
 
         await store.MigrateAsync();
 

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using TrustServer.Data;
 using TrustServer.Signing.Keys;
 using TrustServer.Testing;
 
@@ -7,7 +8,7 @@ namespace TrustServer.Signing.Tests.Support;
 /// <summary>A migrated, empty key database for one test class.</summary>
 public interface IKeyDatabase
 {
-    KeyStorageProvider Provider { get; }
+    StorageProvider Provider { get; }
 
     string ConnectionString { get; }
 
@@ -16,9 +17,9 @@ public interface IKeyDatabase
 }
 
 /// <summary>An extra database for a test that needs one to itself (e.g. an operation over all keys).</summary>
-public sealed class ScratchKeyDatabase(KeyStorageProvider provider, string connectionString, Func<Task> drop) : IKeyDatabase, IAsyncDisposable
+public sealed class ScratchKeyDatabase(StorageProvider provider, string connectionString, Func<Task> drop) : IKeyDatabase, IAsyncDisposable
 {
-    public KeyStorageProvider Provider => provider;
+    public StorageProvider Provider => provider;
 
     public string ConnectionString => connectionString;
 
@@ -30,14 +31,14 @@ public sealed class ScratchKeyDatabase(KeyStorageProvider provider, string conne
 /// <summary>A fresh PostgreSQL database with the key store's migrations applied.</summary>
 public sealed class PostgresKeyDatabaseFixture : PostgresDatabaseFixture, IKeyDatabase
 {
-    public KeyStorageProvider Provider => KeyStorageProvider.Postgres;
+    public StorageProvider Provider => StorageProvider.Postgres;
 
     protected override string DatabaseNamePrefix => "signing_keys_test";
 
     public async Task<ScratchKeyDatabase> CreateScratchAsync()
     {
         var name = await Server.CreateDatabaseAsync("signing_keys_scratch");
-        return new ScratchKeyDatabase(KeyStorageProvider.Postgres, Server.GetConnectionString(name), () => Server.DropDatabaseAsync(name));
+        return new ScratchKeyDatabase(StorageProvider.Postgres, Server.GetConnectionString(name), () => Server.DropDatabaseAsync(name));
     }
 
     public override async Task InitializeAsync()
@@ -52,7 +53,7 @@ public sealed class SqliteKeyDatabaseFixture : IKeyDatabase, IAsyncLifetime
 {
     private readonly TemporaryDirectory _directory = new("signing-keys");
 
-    public KeyStorageProvider Provider => KeyStorageProvider.Sqlite;
+    public StorageProvider Provider => StorageProvider.Sqlite;
 
     public string ConnectionString => $"Data Source={_directory.Combine("data", "signer.db")};Pooling=False";
 
@@ -62,7 +63,7 @@ public sealed class SqliteKeyDatabaseFixture : IKeyDatabase, IAsyncLifetime
     {
         var directory = new TemporaryDirectory("signing-scratch");
         return Task.FromResult(new ScratchKeyDatabase(
-            KeyStorageProvider.Sqlite,
+            StorageProvider.Sqlite,
             $"Data Source={directory.Combine("keys.db")};Pooling=False",
             () =>
             {

@@ -1,43 +1,7 @@
 using System.ComponentModel.DataAnnotations;
+using TrustServer.Server.Options;
 
-namespace TrustServer.Server.Options;
-
-/// <summary>Where metadata is stored (<c>Storage</c> section; the connection string is <c>ConnectionStrings:Metadata</c>).</summary>
-public sealed class StorageOptions
-{
-    /// <summary>Configuration section.</summary>
-    public const string Section = "Storage";
-
-    /// <summary><c>Sqlite</c> (embedded default) or <c>Postgres</c>.</summary>
-    public string Provider { get; set; } = "Sqlite";
-
-    /// <summary>Apply pending migrations at start (the <c>migrate</c> command does it explicitly).</summary>
-    public bool MigrateOnStartup { get; set; } = true;
-}
-
-/// <summary>Server-managed keys (<c>Signing</c> section).</summary>
-public sealed class SigningOptions
-{
-    /// <summary>Configuration section.</summary>
-    public const string Section = "Signing";
-
-    /// <summary><c>Embedded</c> (key store in-process) or <c>Remote</c> (gRPC signer).</summary>
-    public string Mode { get; set; } = "Embedded";
-
-    /// <summary>Algorithm of new server-managed keys: <c>ecdsa</c> or <c>ed25519</c> (notary-server's trust_service.key_algorithm).</summary>
-    [RegularExpression("^(ecdsa|ed25519)$", ErrorMessage = "Signing:KeyAlgorithm must be ecdsa or ed25519")]
-    public string KeyAlgorithm { get; set; } = "ecdsa";
-
-    /// <summary>
-    /// Embedded mode: passphrase alias of new keys; the passphrase comes from <c>NOTARY_SIGNER_&lt;ALIAS&gt;</c>. When that
-    /// variable is unset, the embedded default keeps a generated passphrase in <see cref="PassphraseFile"/>.
-    /// </summary>
-    [Required]
-    public string PassphraseAlias { get; set; } = "embedded";
-
-    /// <summary>Embedded mode: file holding a generated passphrase, used only when the environment variable is unset (created 0600 on first start).</summary>
-    public string? PassphraseFile { get; set; } = "data/signing-passphrase";
-}
+namespace TrustServer.Server.Notary;
 
 /// <summary>Cache-Control lifetimes in seconds (notary-server's caching.max_age), 0 … 31536000; 0 means no-cache.</summary>
 public sealed class CachingOptions
@@ -128,4 +92,23 @@ public sealed class LimitsOptions
     /// <summary>How long an upload waits for a turn before it is answered <c>503 UNAVAILABLE</c> with <c>Retry-After</c>.</summary>
     [Range(1, 3600)]
     public int UploadQueueTimeoutSeconds { get; set; } = 30;
+}
+
+/// <summary>Binds the Notary routes' options once, validated at start (DESIGN.md §6).</summary>
+internal static class NotaryOptionsExtensions
+{
+    public static IServiceCollection AddNotaryOptions(this IServiceCollection services)
+    {
+        services.AddValidatedOptions<CachingOptions>(CachingOptions.Section);
+        services.AddValidatedOptions<ReadCacheOptions>(ReadCacheOptions.Section);
+        services.AddValidatedOptions<RepositoryOptions>(RepositoryOptions.Section, o => o
+            .Validate(o => o.GunPrefixes.All(IsValidPrefix), "Repositories:GunPrefixes: each prefix must end with '/', be a clean path and not start with '/' or '..'"));
+        services.AddValidatedOptions<LimitsOptions>(LimitsOptions.Section);
+        return services;
+    }
+
+    // notary-server's rules for gun_prefixes (config-and-ops.md §3).
+    private static bool IsValidPrefix(string prefix) =>
+        prefix.Length > 1 && prefix.EndsWith('/') && prefix.Trim() == prefix && !prefix.StartsWith('/') && !prefix.StartsWith("..", StringComparison.Ordinal)
+        && NotaryRouter.CleanPath("/" + prefix) == "/" + prefix;
 }

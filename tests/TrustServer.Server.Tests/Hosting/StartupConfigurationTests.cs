@@ -1,0 +1,93 @@
+using TrustServer.Testing;
+
+namespace TrustServer.Server.Tests.Hosting;
+
+/// <summary>
+/// The real server process with bad configuration: one line on standard error naming the problem, exit code 1, no
+/// stack trace, and nothing done before the check (no database created).
+/// </summary>
+public sealed class StartupConfigurationTests : IDisposable
+{
+    private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("trustserver-config-");
+
+    public void Dispose() => _directory.Delete(recursive: true);
+
+    [Theory]
+    [InlineData("Storage:Provider must be Sqlite or Postgres", "--Storage:Provider=Mongo")]
+    [InlineData("Signing:Mode must be Embedded or Remote", "--Signing:Mode=Bogus")]
+    [InlineData("Auth:Mode must be None or Token", "--Auth:Mode=Basic")]
+    [InlineData("Auth:Mode=Token needs Auth:Token:Realm, Service, Issuer and RootCertBundle", "--Auth:Mode=Token")]
+    [InlineData("Signing:Remote:Url must be an absolute URL when Signing:Mode is Remote", "--Signing:Mode=Remote")]
+    [InlineData("'CurrentMetadata' with the error: 'The field CurrentMetadata must be between 0 and 31536000.'", "--Caching:MaxAge:CurrentMetadata=31536001")]
+    [InlineData("Repositories:GunPrefixes: each prefix must end with '/'", "--Repositories:GunPrefixes:0=docker.io")]
+    public async Task BadOption_OneLineAndExitCode1_BeforeAnyDatabase(string problem, string setting)
+    {
+        var result = await RunServerAsync(setting);
+
+        var line = AssertOneLineError(result);
+        Assert.Contains(problem, line, StringComparison.Ordinal);
+        Assert.Empty(_directory.GetFiles("*.db"));
+    }
+
+    [Fact]
+    public async Task SeveralBadOptions_AllNamedOnOneLine()
+    {
+        var result = await RunServerAsync("--Storage:Provider=Mongo", "--Limits:MaxParts=0");
+
+        var line = AssertOneLineError(result);
+        Assert.Contains("Storage:Provider must be Sqlite or Postgres", line, StringComparison.Ordinal);
+        Assert.Contains("The field MaxParts must be between 1 and 100000.", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MigrateCommand_BadProvider_OneLineAndNoDatabase()
+    {
+        var result = await RunServerAsync("migrate", "--Storage:Provider=Mongo");
+
+        Assert.Contains("Storage:Provider must be Sqlite or Postgres", AssertOneLineError(result), StringComparison.Ordinal);
+        Assert.Empty(_directory.GetFiles("*.db"));
+    }
+
+    [Fact]
+    public async Task RemoteSignerCaFileMissing_OneLineNamingTheFile()
+    {
+        var missing = Path.Combine(_directory.FullName, "no-such-ca.pem");
+        var result = await RunServerAsync("--Signing:Mode=Remote", "--Signing:Remote:Url=https://127.0.0.1:7899", $"--Signing:Remote:CaFile={missing}");
+
+        Assert.Contains(missing, AssertOneLineError(result), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TokenRootCertBundleMissing_OneLineNamingTheFile()
+    {
+        var missing = Path.Combine(_directory.FullName, "no-such-bundle.pem");
+        var result = await RunServerAsync(
+            "--Auth:Mode=Token", "--Auth:Token:Realm=https://auth.example/token", "--Auth:Token:Service=notary", "--Auth:Token:Issuer=auth", $"--Auth:Token:RootCertBundle={missing}");
+
+        Assert.Contains(missing, AssertOneLineError(result), StringComparison.Ordinal);
+    }
+
+    private static string AssertOneLineError(ProcessResult result)
+    {
+        Assert.False(result.TimedOut, $"{result.CommandLine} kept running");
+        Assert.Equal(1, result.ExitCode);
+        var lines = result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var line = Assert.Single(lines);
+        Assert.StartsWith("TrustServer: configuration error: ", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.StandardOutput + result.StandardError, StringComparison.Ordinal);
+        return line;
+    }
+
+    private Task<ProcessResult> RunServerAsync(params string[] settings)
+    {
+        var server = typeof(TrustServerHost).Assembly.Location;
+        string[] sandbox =
+        [
+            "--urls=http://127.0.0.1:0",
+            $"--ConnectionStrings:Metadata=Data Source={Path.Combine(_directory.FullName, "metadata.db")}",
+            $"--Signing:PassphraseFile={Path.Combine(_directory.FullName, "passphrase")}",
+        ];
+        string[] arguments = settings.Length > 0 && settings[0] == "migrate" ? [server, "migrate", .. sandbox, .. settings[1..]] : [server, .. sandbox, .. settings];
+        return ProcessRunner.RunAsync("dotnet", arguments, TimeSpan.FromSeconds(60), workingDirectory: _directory.FullName);
+    }
+}
