@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using TrustServer.Data;
@@ -36,6 +37,9 @@ internal sealed class MetadataReadCache : IMetadataReader, IDisposable
     private readonly TimeProvider _timeProvider;
     private readonly TrustServerMetrics _metrics;
     private readonly long[] _generations = new long[Stripes];
+
+    // The keys cached per GUN, so that a known change removes them (see Invalidate); untracked on eviction.
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<Key, byte>> _keysByGun = new(StringComparer.Ordinal);
     private readonly TimeSpan _maxStaleness;
     private readonly TimeSpan _staleIfError;
     private long _globalGeneration;
@@ -61,6 +65,9 @@ internal sealed class MetadataReadCache : IMetadataReader, IDisposable
     }
 
     public bool Enabled => _maxStaleness > TimeSpan.Zero;
+
+    /// <summary>Whether the changefeed is followed, so that hits are served (false until the follower first caught up).</summary>
+    public bool Following => _following;
 
     /// <summary>Whether reads may be answered from what was read before when the database fails.</summary>
     public bool ServesStaleIfError => Enabled && _staleIfError > TimeSpan.Zero;
@@ -109,8 +116,23 @@ internal sealed class MetadataReadCache : IMetadataReader, IDisposable
         return parsed;
     }
 
-    /// <summary>Drops every entry of <paramref name="gun"/> (its stripe).</summary>
-    public void Invalidate(string gun) => Interlocked.Increment(ref _generations[Stripe(gun)]);
+    /// <summary>
+    /// The GUN changed: no entry read before is served again (its stripe's generation moves on) and its entries are
+    /// removed. They are known to be superseded, so they are no use to stale-if-error either (a client that has seen
+    /// the newer version would refuse them), and removing them at once is what keeps superseded versions of a large
+    /// file from filling the cache under steady publishing (bench <c>--only growth</c>).
+    /// </summary>
+    public void Invalidate(string gun)
+    {
+        Interlocked.Increment(ref _generations[Stripe(gun)]);
+        if (_keysByGun.TryRemove(gun, out var keys))
+        {
+            foreach (var key in keys.Keys)
+            {
+                _cache.Remove(key);
+            }
+        }
+    }
 
     /// <summary>
     /// The changefeed is no longer followed (changes of other replicas may go unnoticed): every read goes to the
@@ -168,11 +190,10 @@ internal sealed class MetadataReadCache : IMetadataReader, IDisposable
         {
             // Kept past its freshness for stale-if-error; "not found" is not served that way.
             var keep = file is null || _staleIfError < _maxStaleness ? _maxStaleness : _staleIfError;
-            _cache.Set(key, new Entry(Task.FromResult(file), generation, readAt + _maxStaleness, readAt + _staleIfError), new MemoryCacheEntryOptions
-            {
-                Size = 256 + (file?.Data.Length ?? 0),
-                AbsoluteExpirationRelativeToNow = keep,
-            });
+            var entryOptions = new MemoryCacheEntryOptions { Size = 256 + (file?.Data.Length ?? 0), AbsoluteExpirationRelativeToNow = keep };
+            entryOptions.RegisterPostEvictionCallback(Untrack, this);
+            _keysByGun.GetOrAdd(key.Gun, static _ => new ConcurrentDictionary<Key, byte>()).TryAdd(key, 0);
+            _cache.Set(key, new Entry(Task.FromResult(file), generation, readAt + _maxStaleness, readAt + _staleIfError), entryOptions);
         }
 
         return file;
@@ -188,6 +209,24 @@ internal sealed class MetadataReadCache : IMetadataReader, IDisposable
 
         var now = _timeProvider.GetUtcNow();
         return now < entry.StaleUntil && now <= entry.Expires ? file : null;
+    }
+
+    // An entry left the cache (expired, evicted for space, removed); a replaced one is still there under its key.
+    private static void Untrack(object key, object? value, EvictionReason reason, object? state)
+    {
+        if (reason == EvictionReason.Replaced || key is not Key entryKey || state is not MetadataReadCache cache
+            || !cache._keysByGun.TryGetValue(entryKey.Gun, out var keys))
+        {
+            return;
+        }
+
+        keys.TryRemove(entryKey, out _);
+        if (keys.IsEmpty)
+        {
+            // Only if the GUN still maps to this set. A key added between the check and the removal goes untracked:
+            // that entry then waits for its expiry instead of being removed by the next change.
+            cache._keysByGun.TryRemove(new KeyValuePair<string, ConcurrentDictionary<Key, byte>>(entryKey.Gun, keys));
+        }
     }
 
     private (long Global, long Gun) Generation(string gun) => (Interlocked.Read(ref _globalGeneration), Interlocked.Read(ref _generations[Stripe(gun)]));

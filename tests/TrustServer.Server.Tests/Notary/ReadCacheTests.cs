@@ -1,8 +1,10 @@
+using System.Reflection;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using TrustServer.Compat.Tests.Support;
 using TrustServer.Data;
 using TrustServer.Server.Notary;
+using TrustServer.Server.Observability;
 using TrustServer.Testing;
 using TrustServer.Tuf.Validation;
 
@@ -10,7 +12,8 @@ namespace TrustServer.Server.Tests.Notary;
 
 /// <summary>
 /// The read cache of a running server (SQLite, in-process) against writes that bypass it, as another replica's do:
-/// served from the cache until the GUN is dropped, and dropped by the changefeed poll.
+/// served from the cache until the GUN is dropped. The changefeed is polled only hourly here, so nothing else drops
+/// a GUN while a test runs (<see cref="ChangefeedPollTests"/> covers the poll); the store can be made to fail.
 /// </summary>
 public sealed class ReadCacheTests : IAsyncLifetime
 {
@@ -21,10 +24,16 @@ public sealed class ReadCacheTests : IAsyncLifetime
 
     private IMetadataStore Store => _server.Services.GetRequiredService<IMetadataStore>();
 
-    public async Task InitializeAsync() =>
+    private FailingStore Failures => (FailingStore)Store;
+
+    public async Task InitializeAsync()
+    {
         _server = await TrustServerInstance.StartAsync(
             new ServerStorage.Sqlite(_directory.Combine("trustserver.db")),
-            [new("Caching:Memory:ChangefeedPollSeconds", "1")]);
+            [new("Caching:Memory:ChangefeedPollSeconds", "3600")],
+            services => services.Decorate<IMetadataStore>((inner, _) => FailingStore.Wrap(inner)));
+        await WaitUntilFollowingAsync(_server);
+    }
 
     public async Task DisposeAsync()
     {
@@ -36,11 +45,11 @@ public sealed class ReadCacheTests : IAsyncLifetime
     public async Task WriteOfAnotherReplica_IsServedOnlyOnceTheGunIsDropped()
     {
         const string gun = "example.com/cache/dropped";
-        await CommitAsync(gun, null, 1);
+        await CommitAsync(_server, gun, null, 1);
         Assert.Equal(1, (await Cache.GetLatestAsync(gun, "targets"))!.Version);
 
         // Written behind the cache's back; the changefeed poll may or may not have seen it yet, Invalidate certainly has.
-        await CommitAsync(gun, 1, 2);
+        await CommitAsync(_server, gun, 1, 2);
         Cache.Invalidate(gun);
 
         Assert.Equal(2, (await Cache.GetLatestAsync(gun, "targets"))!.Version);
@@ -50,7 +59,7 @@ public sealed class ReadCacheTests : IAsyncLifetime
     public async Task Hit_ReturnsTheSameStoredFile_WithoutReadingAgain()
     {
         const string gun = "example.com/cache/hit";
-        await CommitAsync(gun, null, 1);
+        await CommitAsync(_server, gun, null, 1);
 
         var first = await Cache.GetLatestAsync(gun, "targets");
         var second = await Cache.GetLatestAsync(gun, "targets");
@@ -64,38 +73,17 @@ public sealed class ReadCacheTests : IAsyncLifetime
         const string gun = "example.com/cache/not-found";
         Assert.Null(await Cache.GetLatestAsync(gun, "targets"));
 
-        await CommitAsync(gun, null, 1);
+        await CommitAsync(_server, gun, null, 1);
         Cache.Invalidate(gun);
 
         Assert.Equal(1, (await Cache.GetLatestAsync(gun, "targets"))!.Version);
     }
 
     [Fact]
-    public async Task ChangefeedPoll_DropsAGunAnotherReplicaWrote()
-    {
-        const string gun = "example.com/cache/polled";
-        await CommitAsync(gun, null, 1);
-        var cached = await Cache.GetLatestAsync(gun, "targets");
-
-        await CommitAsync(gun, 1, 2);
-
-        // The follower reads the changefeed every second (SQLite has no notifications).
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        StoredFile? served;
-        while ((served = await Cache.GetLatestAsync(gun, "targets"))!.Version == 1 && DateTime.UtcNow < deadline)
-        {
-            Assert.Same(cached, served);
-            await Task.Delay(100);
-        }
-
-        Assert.Equal(2, served.Version);
-    }
-
-    [Fact]
     public async Task Suspended_ReadsGoToTheDatabase_ResumeDropsWhatWasReadBefore()
     {
         const string gun = "example.com/cache/suspended";
-        await CommitAsync(gun, null, 1);
+        await CommitAsync(_server, gun, null, 1);
         var before = await Cache.GetLatestAsync(gun, "targets");
         Cache.Suspend();
         try
@@ -112,11 +100,134 @@ public sealed class ReadCacheTests : IAsyncLifetime
         Assert.Same(afterResume, await Cache.GetLatestAsync(gun, "targets"));
     }
 
-    // A timestamp and a targets file at this version, as one update (the store does not parse them).
-    private Task<CommitOutcome> CommitAsync(string gun, long? expectedTimestampVersion, long version) =>
-        Store.CommitAsync(gun, expectedTimestampVersion,
+    [Fact]
+    public async Task DatabaseFailure_ServesTheLastRead_UntilTheGunChanges()
+    {
+        const string gun = "example.com/cache/stale";
+        await CommitAsync(_server, gun, null, 1);
+        var read = await Cache.GetLatestAsync(gun, "targets");
+        Cache.Suspend(); // no fresh hits: every read goes to the store
+        try
+        {
+            Failures.Failing = true;
+            Assert.Same(read, await Cache.GetLatestAsync(gun, "targets"));
+
+            Failures.Failing = false;
+            await CommitAsync(_server, gun, 1, 2);
+            Cache.Invalidate(gun);
+            Failures.Failing = true;
+
+            // Known to be superseded: not served, the failure shows.
+            await Assert.ThrowsAsync<TimeoutException>(() => Cache.GetLatestAsync(gun, "targets"));
+        }
+        finally
+        {
+            Failures.Failing = false;
+            Cache.Resume();
+        }
+    }
+
+    [Fact]
+    public async Task DatabaseFailure_NotFoundIsNeverServedStale()
+    {
+        const string gun = "example.com/cache/stale-not-found";
+        Assert.Null(await Cache.GetLatestAsync(gun, "targets"));
+        Cache.Suspend();
+        try
+        {
+            Failures.Failing = true;
+            await Assert.ThrowsAsync<TimeoutException>(() => Cache.GetLatestAsync(gun, "targets"));
+        }
+        finally
+        {
+            Failures.Failing = false;
+            Cache.Resume();
+        }
+    }
+
+    private static byte[] Envelope(string type, long version) =>
+        Encoding.UTF8.GetBytes($"{{\"signed\":{{\"_type\":\"{type}\",\"expires\":\"2099-01-01T00:00:00Z\",\"version\":{version}}},\"signatures\":[]}}");
+
+    // Hits are served once the changefeed follower has caught up after the start (it runs in the background).
+    internal static async Task WaitUntilFollowingAsync(TrustServerInstance server)
+    {
+        var cache = server.Services.GetRequiredService<MetadataReadCache>();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!cache.Following)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the changefeed follower did not start within 30 s");
+            await Task.Delay(20);
+        }
+    }
+
+    // A timestamp and a targets file at this version, as one update, each a metadata envelope (stale-if-error reads
+    // its expiry).
+    internal static Task<CommitOutcome> CommitAsync(TrustServerInstance server, string gun, long? expectedTimestampVersion, long version) =>
+        server.Services.GetRequiredService<IMetadataStore>().CommitAsync(gun, expectedTimestampVersion,
         [
-            new MetadataFile("targets", version, Encoding.UTF8.GetBytes($"targets {gun} {version}")),
-            new MetadataFile("timestamp", version, Encoding.UTF8.GetBytes($"timestamp {gun} {version}")),
+            new MetadataFile("targets", version, Envelope("Targets", version)),
+            new MetadataFile("timestamp", version, Envelope("Timestamp", version)),
         ]);
+}
+
+/// <summary>The changefeed poll drops a GUN another replica wrote (SQLite has no notifications).</summary>
+public sealed class ChangefeedPollTests : IAsyncLifetime
+{
+    private readonly TemporaryDirectory _directory = new("trustserver-changefeed-poll-tests");
+    private TrustServerInstance _server = null!;
+
+    private MetadataReadCache Cache => _server.Services.GetRequiredService<MetadataReadCache>();
+
+    public async Task InitializeAsync()
+    {
+        _server = await TrustServerInstance.StartAsync(
+            new ServerStorage.Sqlite(_directory.Combine("trustserver.db")),
+            [new("Caching:Memory:ChangefeedPollSeconds", "1")]);
+        await ReadCacheTests.WaitUntilFollowingAsync(_server);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        _directory.Dispose();
+    }
+
+    [Fact]
+    public async Task ChangefeedPoll_DropsAGunAnotherReplicaWrote()
+    {
+        const string gun = "example.com/cache/polled";
+        await ReadCacheTests.CommitAsync(_server, gun, null, 1);
+        var cached = await Cache.GetLatestAsync(gun, "targets");
+
+        await ReadCacheTests.CommitAsync(_server, gun, 1, 2);
+
+        // The follower reads the changefeed every second (SQLite has no notifications).
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        StoredFile? served;
+        while ((served = await Cache.GetLatestAsync(gun, "targets"))!.Version == 1 && DateTime.UtcNow < deadline)
+        {
+            Assert.Same(cached, served);
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(2, served.Version);
+    }
+}
+
+/// <summary>The server's store, made to fail on demand as an unreachable database does (a timeout).</summary>
+public class FailingStore : DispatchProxy
+{
+    private IMetadataStore _inner = null!;
+
+    public bool Failing { get; set; }
+
+    public static IMetadataStore Wrap(IMetadataStore inner)
+    {
+        var proxy = Create<IMetadataStore, FailingStore>();
+        ((FailingStore)(object)proxy)._inner = inner;
+        return proxy;
+    }
+
+    protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) =>
+        Failing ? throw new TimeoutException("the test made the database fail") : targetMethod!.Invoke(_inner, args);
 }
