@@ -32,6 +32,9 @@ internal sealed class MetadataReadCache : IMetadataReader, IDisposable
 
     private static readonly TimeSpan ExpirationScan = TimeSpan.FromSeconds(5);
 
+    // How long a parsed timestamp/snapshot stays when nothing reads it (re-parsing one costs well under a millisecond).
+    private static readonly TimeSpan ParsedIdleLifetime = TimeSpan.FromSeconds(30);
+
     private readonly IMetadataStore _store;
     private readonly MemoryCache _cache;
     private readonly TimeProvider _timeProvider;
@@ -110,9 +113,11 @@ internal sealed class MetadataReadCache : IMetadataReader, IDisposable
         }
 
         // Size: a parsed timestamp or snapshot holds about seven times its bytes (measured: 6.8 KB for 946 bytes),
-        // plus the entry. Superseded files are never read again; the sliding expiry lets them go.
+        // plus the entry. Superseded files are never read again and go after ParsedIdleLifetime; a current one is read
+        // on every GET, which renews it. (Ten minutes, as before, kept two parsed files per publish: under steady
+        // publishing thousands of dead entries, up to the cache's whole memory bound.)
         parsed = parse(file.Data);
-        _cache.Set(key, parsed, new MemoryCacheEntryOptions { Size = 512 + (8 * file.Data.Length), SlidingExpiration = TimeSpan.FromMinutes(10) });
+        _cache.Set(key, parsed, new MemoryCacheEntryOptions { Size = 512 + (8 * file.Data.Length), SlidingExpiration = ParsedIdleLifetime });
         return parsed;
     }
 
