@@ -50,9 +50,9 @@ internal static class BenchRunner
         Progress($"TrustServer {stack.TrustServer.Url} (pid {stack.TrustServer.Process.Pid}), notary-server {stack.Reference.Url} (pid {stack.Reference.Process.Pid}), C0 {stack.Control.Url} (pid {stack.Control.Process.Pid})");
 
         var cpu = new CpuMonitor(CpuMonitor.FindPostmaster(stack.PostgresDescription));
-        if (options.RunReads)
+        if (options.RunReads || options.RunUploads)
         {
-            // The GET rows read a repository seeded by the real notary client.
+            // The GET rows read, and the large-upload rows post to, a repository seeded by the real notary client.
             Progress($"seeding {Seeder.Gun} with the real notary client (init --publish, {Seeder.TargetCount} targets) on both servers");
             var seeded = new Dictionary<string, SeededRepository>
             {
@@ -63,7 +63,10 @@ internal static class BenchRunner
             report.Notes.Add("Body sizes (TrustServer / notary-server): "
                 + string.Join(", ", ours.Sizes.Select(s => $"{s.Key}.json {s.Value} / {seeded[stack.Reference.Name].Sizes[s.Key]} B"))
                 + "; C0 answers the TrustServer size of each row.");
-            await MeasureReadsAsync(options, stack, cpu, seeded, report, rawDirectory, Progress, cancellationToken);
+            if (options.RunReads)
+            {
+                await MeasureReadsAsync(options, stack, cpu, seeded, report, rawDirectory, Progress, cancellationToken);
+            }
         }
 
         var afterReads = stack.Processes.ToDictionary(p => p.Name, p => p.Process.ReadMemory());
