@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
+using Npgsql;
 
 namespace TrustServer.Data;
 
@@ -18,6 +19,29 @@ public static class StorageErrors
             if (e is DbException or DbUpdateException or TimeoutException)
             {
                 return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="exception"/> (or an exception it wraps) is a PostgreSQL failure that a new attempt on a
+    /// new connection can cure: a broken or refused connection (SQLSTATE class 08, I/O errors, timeouts:
+    /// <see cref="NpgsqlException.IsTransient"/>) or a server that is shutting down, restarting or starting
+    /// (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now). Never for SQLite.
+    /// </summary>
+    public static bool IsTransient(Exception exception)
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            switch (current)
+            {
+                case PostgresException postgres:
+                    return postgres.SqlState.StartsWith("08", StringComparison.Ordinal)
+                        || postgres.SqlState is PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown or PostgresErrorCodes.CannotConnectNow;
+                case NpgsqlException npgsql:
+                    return npgsql.IsTransient;
             }
         }
 

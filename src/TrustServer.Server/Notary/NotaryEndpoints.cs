@@ -40,13 +40,13 @@ internal static partial class NotaryEndpoints
     private static async Task<IResult> UpdateAsync(HttpContext context, Match match)
     {
         var gun = match.Groups["gun"].Value;
-        var limits = context.RequestServices.GetRequiredService<IOptions<LimitsOptions>>().Value;
-        var gate = context.RequestServices.GetRequiredService<UploadGate>();
+        var limits = Service<IOptions<LimitsOptions>>(context).Value;
+        var gate = Service<UploadGate>(context);
         using var turn = await gate.EnterAsync(context.RequestAborted);
         if (turn is null)
         {
             // The body stays unread: waiting uploads cost a connection, not memory.
-            context.Response.Headers.RetryAfter = gate.TimeoutSeconds.ToString(CultureInfo.InvariantCulture);
+            ClientThrottling.SetRetryAfter(context.Response, gate.TimeoutSeconds);
             return NotaryErrors.Of(NotaryErrorCode.Unavailable, JsonValue.Create($"more than {limits.MaxConcurrentUploads} uploads in progress; retry later"));
         }
 

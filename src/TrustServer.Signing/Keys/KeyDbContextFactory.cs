@@ -46,29 +46,6 @@ internal sealed class KeyDbContextFactory
     }
 
     /// <summary>
-    /// Whether <paramref name="exception"/> (or an exception it wraps) is a PostgreSQL failure that a new attempt on a
-    /// new connection can cure: a broken or refused connection (SQLSTATE class 08, I/O errors, timeouts:
-    /// <see cref="NpgsqlException.IsTransient"/>) or a server that is shutting down, restarting or starting
-    /// (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now). Never for SQLite.
-    /// </summary>
-    public static bool IsTransient(Exception exception)
-    {
-        for (var current = exception; current is not null; current = current.InnerException)
-        {
-            switch (current)
-            {
-                case PostgresException postgres:
-                    return postgres.SqlState.StartsWith("08", StringComparison.Ordinal)
-                        || postgres.SqlState is PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown or PostgresErrorCodes.CannotConnectNow;
-                case NpgsqlException npgsql:
-                    return npgsql.IsTransient;
-            }
-        }
-
-        return false;
-    }
-
-    /// <summary>
     /// Drops this database's idle pooled PostgreSQL connections: when one has died (server restart, network cut) the
     /// others most likely have too, and a dead one Npgsql cannot yet see as closed would fail the retry as well.
     /// </summary>

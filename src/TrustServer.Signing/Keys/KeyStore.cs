@@ -20,7 +20,7 @@ namespace TrustServer.Signing.Keys;
 /// </summary>
 /// <remarks>
 /// Every operation but <see cref="MigrateAsync"/> is retried once, on a fresh connection, when it fails with a transient
-/// PostgreSQL error (<see cref="KeyDbContextFactory.IsTransient"/>; e.g. the dead pooled connections left by a server
+/// PostgreSQL error (<see cref="StorageErrors.IsTransient"/>; e.g. the dead pooled connections left by a server
 /// restart). That is safe because each operation is idempotent: reads; <c>last_used</c>/<c>deleted_at</c> updates;
 /// re-encryption, which skips rows already under the new alias; and <see cref="CreateKeyAsync"/>, which is
 /// get-or-create under the (gun, role, algorithm) lock: when the failed attempt's commit did reach the database (the
@@ -327,7 +327,7 @@ public sealed partial class KeyStore
         {
             return await attempt(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (KeyDbContextFactory.IsTransient(ex) && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (StorageErrors.IsTransient(ex) && !cancellationToken.IsCancellationRequested)
         {
             LogRetrying(_logger, ex, operation);
             _contexts.ClearPool();
