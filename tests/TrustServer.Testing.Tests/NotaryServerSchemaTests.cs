@@ -142,23 +142,5 @@ public abstract class NotaryServerSchemaTests(NotaryDatabaseProvider provider) :
         await command.ExecuteNonQueryAsync();
     }
 
-    private static async Task<List<object?[]>> QueryAsync(DbConnection connection, string sql)
-    {
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await using var reader = await command.ExecuteReaderAsync();
-        var rows = new List<object?[]>();
-        while (await reader.ReadAsync())
-        {
-            var row = new object?[reader.FieldCount];
-            for (var i = 0; i < row.Length; i++)
-            {
-                row[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
-            }
-
-            rows.Add(row);
-        }
-
-        return rows;
-    }
+    private static Task<List<object?[]>> QueryAsync(DbConnection connection, string sql) => NotaryServerSchema.QueryAsync(connection, sql);
 }

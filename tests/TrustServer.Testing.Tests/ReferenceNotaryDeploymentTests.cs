@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -29,8 +28,8 @@ public abstract class ReferenceNotaryDeploymentFixture(NotaryDatabaseProvider pr
     }
 }
 
-// The full 300 versions on one provider; fewer on the other (both populate at the same time).
-public sealed class PostgresNotaryDeploymentFixture() : ReferenceNotaryDeploymentFixture(NotaryDatabaseProvider.Postgres, 300);
+// The chain of publishes dominates the population time (one notary process each): fewer than the import tests' 300 here.
+public sealed class PostgresNotaryDeploymentFixture() : ReferenceNotaryDeploymentFixture(NotaryDatabaseProvider.Postgres, 120);
 
 public sealed class MariaDbNotaryDeploymentFixture() : ReferenceNotaryDeploymentFixture(NotaryDatabaseProvider.MySql, 60);
 
@@ -43,13 +42,15 @@ public sealed class MariaDbNotaryDeploymentTests(MariaDbNotaryDeploymentFixture 
 public sealed class ReferenceNotaryDeploymentContinuationTests
 {
     [Fact]
-    public async Task OwnerClient_CarriesOnWithItsTrustDirectory_ChosenScenariosOnly()
+    public async Task OwnerClient_CarriesOnWithItsTrustDirectory_ChosenScenariosOnly_OverHttps()
     {
         await using var deployment = await ReferenceNotaryDeployment.StartAsync(new ReferenceNotaryDeploymentOptions
         {
             Scenarios = [NotaryScenario.RotatedRoot],
             GunPrefix = "example.com/continue",
+            UseTls = true,
         });
+        Assert.StartsWith("https://127.0.0.1:", deployment.ServerUrl, StringComparison.Ordinal);
         var repository = Assert.Single(deployment.Repositories);
         Assert.Equal("example.com/continue/rotated-root", repository.Gun);
         Assert.Throws<InvalidOperationException>(() => deployment.Repository(NotaryScenario.Plain));
@@ -58,8 +59,7 @@ public sealed class ReferenceNotaryDeploymentContinuationTests
         var payload = Path.Combine(Path.GetDirectoryName(repository.Client.TrustDirectory)!, "continued.txt");
         await File.WriteAllTextAsync(payload, "continued\n");
         await repository.Client.RunCheckedAsync(["-s", deployment.ServerUrl, "add", repository.Gun, "continued", payload, "--publish"]);
-        using var fresh = new NotaryCli(deployment.ServerUrl);
-        var list = (await fresh.RunCheckedAsync(["list", repository.Gun])).StandardOutput;
+        var list = (await deployment.NewClient().RunCheckedAsync(["list", repository.Gun])).StandardOutput;
         Assert.Contains("continued", list, StringComparison.Ordinal);
         Assert.Contains(repository.Targets["v2"], list, StringComparison.Ordinal);
     }
@@ -213,24 +213,6 @@ public abstract class ReferenceNotaryDeploymentTests(ReferenceNotaryDeploymentFi
         return await http.GetStringAsync(new Uri($"{_deployment.ServerUrl}/v2/{gun}/_trust/tuf/{role}.json"));
     }
 
-    private async Task<List<object?[]>> QueryAsync(string connectionString, string sql)
-    {
-        await using var connection = await NotaryServerSchema.OpenConnectionAsync(_deployment.Provider, connectionString);
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await using DbDataReader reader = await command.ExecuteReaderAsync();
-        var rows = new List<object?[]>();
-        while (await reader.ReadAsync())
-        {
-            var row = new object?[reader.FieldCount];
-            for (var i = 0; i < row.Length; i++)
-            {
-                row[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
-            }
-
-            rows.Add(row);
-        }
-
-        return rows;
-    }
+    private Task<List<object?[]>> QueryAsync(string connectionString, string sql) =>
+        NotaryServerSchema.QueryAsync(_deployment.Provider, connectionString, sql);
 }

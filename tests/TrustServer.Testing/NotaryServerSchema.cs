@@ -218,6 +218,44 @@ public static class NotaryServerSchema
         }
     }
 
+    /// <summary>Runs a query and returns every row's values (DBNull as null), e.g. to check what notary-server stored.</summary>
+    /// <param name="connection">An open connection.</param>
+    /// <param name="sql">The query.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>The rows in the order read.</returns>
+    public static async Task<List<object?[]>> QueryAsync(DbConnection connection, string sql, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var rows = new List<object?[]>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var row = new object?[reader.FieldCount];
+            for (var i = 0; i < row.Length; i++)
+            {
+                row[i] = await reader.IsDBNullAsync(i, cancellationToken).ConfigureAwait(false) ? null : reader.GetValue(i);
+            }
+
+            rows.Add(row);
+        }
+
+        return rows;
+    }
+
+    /// <summary>Opens a connection, runs a query and returns every row's values (DBNull as null).</summary>
+    /// <param name="provider">The backend.</param>
+    /// <param name="connectionString">Npgsql or MySqlConnector connection string.</param>
+    /// <param name="sql">The query.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <returns>The rows in the order read.</returns>
+    public static async Task<List<object?[]>> QueryAsync(NotaryDatabaseProvider provider, string connectionString, string sql, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(provider, connectionString, cancellationToken).ConfigureAwait(false);
+        return await QueryAsync(connection, sql, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>
     /// The <c>storage.db_url</c> notary-server and notary-signer take for a database: for PostgreSQL
     /// <c>postgres://user:pass@host:port/db?sslmode=disable</c>, for MySQL the Go driver's DSN

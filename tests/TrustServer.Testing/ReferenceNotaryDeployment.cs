@@ -45,7 +45,12 @@ public sealed class ReferenceNotaryDeploymentOptions
     /// <summary>Which repositories to make (one per scenario); all by default.</summary>
     public IReadOnlyCollection<NotaryScenario> Scenarios { get; init; } = Enum.GetValues<NotaryScenario>();
 
-    /// <summary>Publishes (so timestamp, snapshot and targets versions) of the <see cref="NotaryScenario.ManyVersions"/> repository (300).</summary>
+    /// <summary>
+    /// Publishes (so timestamp, snapshot and targets versions) of the <see cref="NotaryScenario.ManyVersions"/> repository
+    /// (300). They run one after the other, one <c>notary add --publish</c> process each (about 75 ms of client CPU plus
+    /// the server's and signer's work): 300 took 60 s with the machine's 2 cores shared by other loads, and set the
+    /// deployment's population time. Share one deployment per test run (xunit collection fixture).
+    /// </summary>
     public int ManyVersionsCount { get; init; } = 300;
 
     /// <summary>GUNs are <c>&lt;prefix&gt;/&lt;scenario in kebab case&gt;</c>, e.g. <c>example.com/import/rotated-root</c>.</summary>
@@ -53,6 +58,14 @@ public sealed class ReferenceNotaryDeploymentOptions
 
     /// <summary>How many scenarios populate at once (each has its own client); 3 by default.</summary>
     public int Parallelism { get; init; } = 3;
+
+    /// <summary>Serve HTTPS (certificate for <c>localhost</c>/127.0.0.1 from <see cref="ReferenceNotaryDeployment.CaFile"/>)
+    /// instead of plain HTTP; the clients trust that CA.</summary>
+    public bool UseTls { get; init; }
+
+    /// <summary>Last-chance edit of notary-server's config JSON (see <see cref="ReferenceNotaryServerOptions.ConfigureJson"/>);
+    /// population runs through it, so it must not lock the clients out (e.g. no <c>auth</c> section).</summary>
+    public Action<System.Text.Json.Nodes.JsonObject>? ConfigureServerJson { get; init; }
 }
 
 /// <summary>One repository made by a scenario, and the clients that made it.</summary>
@@ -110,8 +123,8 @@ public sealed class NotaryScenarioRepository
 /// A real notary-server and notary-signer 0.7.0 (<see cref="ReferenceNotaryServer"/>, <see cref="ReferenceNotarySigner"/>)
 /// storing in PostgreSQL or MariaDB — each in its own database with the schema of notary's migrations
 /// (<see cref="NotaryServerSchema"/>) — populated through the real notary client by the chosen
-/// <see cref="NotaryScenario"/>s: the source of data for import tests. The server speaks plain HTTP; the signer gRPC
-/// over TLS (test CA in <see cref="SignerCaFile"/>), keys under alias <see cref="SignerAlias"/>. Dispose to kill both
+/// <see cref="NotaryScenario"/>s: the source of data for import tests. The server speaks plain HTTP (or HTTPS); the
+/// signer gRPC over TLS (test CA in <see cref="CaFile"/>), keys under alias <see cref="SignerAlias"/>. Dispose to kill both
 /// and drop the databases (and the private MariaDB server).
 /// </summary>
 /// <example>
@@ -138,6 +151,7 @@ public sealed class ReferenceNotaryDeployment : IAsyncDisposable
     private readonly List<Func<Task>> _cleanups = [];
     private TestCertificate? _ca;
     private TestCertificate? _signerCertificate;
+    private TestCertificate? _serverCertificate;
 
     private ReferenceNotaryDeployment(ReferenceNotaryDeploymentOptions options) => Options = options;
 
@@ -147,7 +161,7 @@ public sealed class ReferenceNotaryDeployment : IAsyncDisposable
     /// <summary>The backend of both databases.</summary>
     public NotaryDatabaseProvider Provider => Options.Provider;
 
-    /// <summary>The notary-server base URL (<c>http://127.0.0.1:port</c>).</summary>
+    /// <summary>The notary-server base URL (<c>http://127.0.0.1:port</c>, or https with <see cref="ReferenceNotaryDeploymentOptions.UseTls"/>).</summary>
     public string ServerUrl => Server.Url;
 
     /// <summary>The running notary-server (remote trust service = <see cref="Signer"/>, key algorithm ecdsa).</summary>
@@ -156,8 +170,9 @@ public sealed class ReferenceNotaryDeployment : IAsyncDisposable
     /// <summary>The running notary-signer.</summary>
     public ReferenceNotarySigner Signer { get; private set; } = null!;
 
-    /// <summary>PEM of the CA that issued the signer's TLS certificate (for <c>localhost</c> and 127.0.0.1).</summary>
-    public string SignerCaFile { get; private set; } = null!;
+    /// <summary>PEM of the test CA that issued the signer's TLS certificate and, with
+    /// <see cref="ReferenceNotaryDeploymentOptions.UseTls"/>, the server's (both for <c>localhost</c> and 127.0.0.1).</summary>
+    public string CaFile { get; private set; } = null!;
 
     /// <summary>Npgsql or MySqlConnector (per <see cref="Provider"/>) connection string of notary-server's database.</summary>
     public string ServerDatabaseConnectionString { get; private set; } = null!;
@@ -232,6 +247,7 @@ public sealed class ReferenceNotaryDeployment : IAsyncDisposable
 
         _cleanups.Clear();
         _signerCertificate?.Dispose();
+        _serverCertificate?.Dispose();
         _ca?.Dispose();
         _directory.Dispose();
     }
@@ -271,7 +287,7 @@ public sealed class ReferenceNotaryDeployment : IAsyncDisposable
     {
         _ca = TestCertificates.CreateCertificateAuthority();
         _signerCertificate = TestCertificates.CreateTlsServer(_ca);
-        SignerCaFile = _ca.WriteCertificatePem(_directory.Combine("signer-ca.pem"));
+        CaFile = _ca.WriteCertificatePem(_directory.Combine("ca.pem"));
 
         var signer = Signer = await ReferenceNotarySigner.StartAsync(new ReferenceNotarySignerOptions
         {
@@ -283,16 +299,26 @@ public sealed class ReferenceNotaryDeployment : IAsyncDisposable
         }).ConfigureAwait(false);
         _cleanups.Add(() => signer.DisposeAsync().AsTask());
 
+        string? certificateFile = null, keyFile = null;
+        if (Options.UseTls)
+        {
+            _serverCertificate = TestCertificates.CreateTlsServer(_ca);
+            (certificateFile, keyFile) = _serverCertificate.WriteFiles(_directory.Path, "server");
+        }
+
         var server = Server = await ReferenceNotaryServer.StartAsync(
             new ReferenceNotaryServerOptions
             {
+                TlsCertFile = certificateFile,
+                TlsKeyFile = keyFile,
+                ConfigureJson = Options.ConfigureServerJson,
                 StorageBackend = Provider == NotaryDatabaseProvider.Postgres ? "postgres" : "mysql",
                 StorageDbUrl = NotaryServerSchema.NotaryDbUrl(Provider, ServerDatabaseConnectionString),
                 TrustServiceType = "remote",
                 KeyAlgorithm = "ecdsa",
                 TrustServiceHostname = "localhost",
                 TrustServicePort = signer.Port,
-                TrustServiceTlsCaFile = SignerCaFile,
+                TrustServiceTlsCaFile = CaFile,
 
                 // notary writes its timestamps as local wall-clock time (spec config-and-ops.md §5): run it in UTC.
                 EnvironmentVariables = new Dictionary<string, string> { ["TZ"] = "UTC" },
@@ -329,9 +355,12 @@ public sealed class ReferenceNotaryDeployment : IAsyncDisposable
             }).ConfigureAwait(false);
     }
 
-    private NotaryCli NewClient()
+    /// <summary>A new client with an empty trust directory for this server (trusting <see cref="CaFile"/> under TLS),
+    /// disposed with the deployment.</summary>
+    /// <returns>The client.</returns>
+    public NotaryCli NewClient()
     {
-        var client = new NotaryCli(ServerUrl) { DefaultTimeout = TimeSpan.FromSeconds(120) };
+        var client = new NotaryCli(ServerUrl, Options.UseTls ? CaFile : null) { DefaultTimeout = TimeSpan.FromSeconds(120) };
         _cleanups.Add(() =>
         {
             client.Dispose();
