@@ -256,6 +256,11 @@ public static class NotaryServerSchema
         return await QueryAsync(connection, sql, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The <c>storage.backend</c> value of notary-server and notary-signer for a provider.</summary>
+    /// <param name="provider">The backend.</param>
+    /// <returns><c>postgres</c> or <c>mysql</c>.</returns>
+    public static string BackendName(NotaryDatabaseProvider provider) => provider == NotaryDatabaseProvider.Postgres ? "postgres" : "mysql";
+
     /// <summary>
     /// The <c>storage.db_url</c> notary-server and notary-signer take for a database: for PostgreSQL
     /// <c>postgres://user:pass@host:port/db?sslmode=disable</c>, for MySQL the Go driver's DSN

@@ -312,7 +312,7 @@ public sealed class ReferenceNotaryDeployment : IAsyncDisposable
                 TlsCertFile = certificateFile,
                 TlsKeyFile = keyFile,
                 ConfigureJson = Options.ConfigureServerJson,
-                StorageBackend = Provider == NotaryDatabaseProvider.Postgres ? "postgres" : "mysql",
+                StorageBackend = NotaryServerSchema.BackendName(Provider),
                 StorageDbUrl = NotaryServerSchema.NotaryDbUrl(Provider, ServerDatabaseConnectionString),
                 TrustServiceType = "remote",
                 KeyAlgorithm = "ecdsa",

@@ -80,7 +80,7 @@ public sealed class ReferenceNotarySigner : IAsyncDisposable
         {
             storage = new JsonObject
             {
-                ["backend"] = options.Provider == NotaryDatabaseProvider.Postgres ? "postgres" : "mysql",
+                ["backend"] = NotaryServerSchema.BackendName(options.Provider),
                 ["db_url"] = NotaryServerSchema.NotaryDbUrl(options.Provider, options.ConnectionString),
                 ["default_alias"] = options.DefaultAlias,
             };
