@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Nodes;
-using Npgsql;
 using TrustServer.Testing;
 
 namespace TrustServer.Bench;
@@ -166,22 +165,6 @@ internal sealed class BenchStack : IDisposable
         return self is not null && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
     }
 
-    private static string PostgresUrl(string connectionString)
-    {
-        var db = new NpgsqlConnectionStringBuilder(connectionString);
-        return string.Create(
-            CultureInfo.InvariantCulture,
-            $"postgres://{Uri.EscapeDataString(db.Username!)}:{Uri.EscapeDataString(db.Password ?? string.Empty)}@{db.Host}:{db.Port}/{db.Database}?sslmode=disable");
-    }
-
-    private static async Task ExecuteAsync(string connectionString, string sql, CancellationToken cancellationToken)
-    {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync(cancellationToken);
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
     private async Task StartAllAsync(TestCertificate ca, Action<string> progress, CancellationToken cancellationToken)
     {
         var certificates = WorkDirectory;
@@ -199,8 +182,8 @@ internal sealed class BenchStack : IDisposable
         var tsKeys = postgres.GetConnectionString(await postgres.CreateDatabaseAsync("bench_trustserver_keys", cancellationToken));
         var refMetadata = postgres.GetConnectionString(await postgres.CreateDatabaseAsync("bench_notaryserver", cancellationToken));
         var refKeys = postgres.GetConnectionString(await postgres.CreateDatabaseAsync("bench_notarysigner", cancellationToken));
-        await ExecuteAsync(refMetadata, NotaryServerSchema, cancellationToken);
-        await ExecuteAsync(refKeys, NotarySignerSchema, cancellationToken);
+        await NotaryServerSchema.CreateServerTablesAsync(NotaryDatabaseProvider.Postgres, refMetadata, cancellationToken);
+        await NotaryServerSchema.CreateSignerTablesAsync(NotaryDatabaseProvider.Postgres, refKeys, cancellationToken);
 
         var signerEnvironment = new Dictionary<string, string>
         {
@@ -240,7 +223,7 @@ internal sealed class BenchStack : IDisposable
                     ["client_ca_file"] = CaFile,
                 },
                 ["logging"] = new JsonObject { ["level"] = "warning" },
-                ["storage"] = new JsonObject { ["backend"] = "postgres", ["db_url"] = PostgresUrl(refKeys), ["default_alias"] = SignerAlias },
+                ["storage"] = new JsonObject { ["backend"] = "postgres", ["db_url"] = NotaryServerSchema.NotaryDbUrl(NotaryDatabaseProvider.Postgres, refKeys), ["default_alias"] = SignerAlias },
             }.ToJsonString(),
             cancellationToken);
         ReferenceSigner = Start("notary-signer", "/usr/bin/notary-signer", [$"-config={refSignerConfig}"], signerEnvironment);
@@ -290,7 +273,7 @@ internal sealed class BenchStack : IDisposable
                     ["tls_client_cert"] = clientCert,
                     ["tls_client_key"] = clientKey,
                 },
-                ["storage"] = new JsonObject { ["backend"] = "postgres", ["db_url"] = PostgresUrl(refMetadata) },
+                ["storage"] = new JsonObject { ["backend"] = "postgres", ["db_url"] = NotaryServerSchema.NotaryDbUrl(NotaryDatabaseProvider.Postgres, refMetadata) },
                 ["logging"] = new JsonObject { ["level"] = "warning" },
             }.ToJsonString(),
             cancellationToken);
@@ -351,55 +334,4 @@ internal sealed class BenchStack : IDisposable
             },
             TimeSpan.FromSeconds(90),
             cancellationToken);
-
-    // notary 0.7.0 migrations/server/postgresql/0001_initial.up.sql and 0002_changefeed.up.sql (spec validation.md §10.1).
-    private const string NotaryServerSchema = """
-        CREATE TABLE "tuf_files" (
-            "id" serial PRIMARY KEY,
-            "created_at" timestamp NULL DEFAULT NULL,
-            "updated_at" timestamp NULL DEFAULT NULL,
-            "deleted_at" timestamp NULL DEFAULT NULL,
-            "gun" varchar(255) NOT NULL,
-            "role" varchar(255) NOT NULL,
-            "version" integer NOT NULL,
-            "data" bytea NOT NULL,
-            "sha256" char(64) DEFAULT NULL,
-            UNIQUE ("gun", "role", "version")
-        );
-        CREATE INDEX tuf_files_sha256_idx ON tuf_files(sha256);
-        CREATE TABLE "change_category" ("category" VARCHAR(20) PRIMARY KEY);
-        INSERT INTO "change_category" VALUES ('update'), ('deletion');
-        CREATE TABLE "changefeed" (
-            "id" serial PRIMARY KEY,
-            "created_at" timestamp DEFAULT CURRENT_TIMESTAMP,
-            "gun" varchar(255) NOT NULL,
-            "version" integer NOT NULL,
-            "sha256" CHAR(64) DEFAULT NULL,
-            "category" VARCHAR(20) NOT NULL DEFAULT 'update',
-            FOREIGN KEY ("category") REFERENCES "change_category"("category")
-        );
-        CREATE INDEX "idx_changefeed_gun" ON "changefeed" ("gun");
-        """;
-
-    // notary 0.7.0 migrations/signer/postgresql/0001_initial.up.sql (spec signer.md §5).
-    private const string NotarySignerSchema = """
-        CREATE TABLE "private_keys" (
-            "id" serial PRIMARY KEY,
-            "created_at" timestamp NULL DEFAULT NULL,
-            "updated_at" timestamp NULL DEFAULT NULL,
-            "deleted_at" timestamp NULL DEFAULT NULL,
-            "key_id" varchar(255) NOT NULL,
-            "encryption_alg" varchar(255) NOT NULL,
-            "keywrap_alg" varchar(255) NOT NULL,
-            "algorithm" varchar(50) NOT NULL,
-            "passphrase_alias" varchar(50) NOT NULL,
-            "public" bytea NOT NULL,
-            "private" bytea NOT NULL,
-            "gun" varchar(255) NOT NULL,
-            "role" varchar(255) NOT NULL,
-            "last_used" timestamp NULL DEFAULT NULL,
-            CONSTRAINT "key_id" UNIQUE ("key_id"),
-            CONSTRAINT "key_id_2" UNIQUE ("key_id", "algorithm")
-        );
-        """;
 }
