@@ -7,7 +7,6 @@ using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 using TrustServer.Compat.Tests.Auth;
 using TrustServer.Compat.Tests.Support;
 using TrustServer.Data;
@@ -68,26 +67,6 @@ public abstract class AuditServerFixture : IAsyncLifetime
         command.CommandText = sql;
         await command.ExecuteNonQueryAsync();
     }
-}
-
-/// <summary>The SQLite variant (the embedded default).</summary>
-public sealed class SqliteAuditServerFixture : AuditServerFixture
-{
-    private string File => Directory.Combine("data", "trustserver.db");
-
-    public override async Task<DbConnection> OpenConnectionAsync()
-    {
-        var connection = new SqliteConnection($"Data Source={File}");
-        await connection.OpenAsync();
-        return connection;
-    }
-
-    public override string FailChangefeedInsertsSql(string name, string gun) =>
-        $"CREATE TRIGGER {name} BEFORE INSERT ON changefeed WHEN NEW.gun = '{gun}' BEGIN SELECT RAISE(ABORT, 'injected failure'); END;";
-
-    public override string RemoveFailureSql(string name) => $"DROP TRIGGER {name};";
-
-    protected override Task<ServerStorage> CreateStorageAsync() => Task.FromResult<ServerStorage>(new ServerStorage.Sqlite(File));
 }
 
 /// <summary>
@@ -326,6 +305,3 @@ public abstract class AuditLogTests(AuditServerFixture fixture) : IDisposable
         return path;
     }
 }
-
-/// <summary>The audit log on SQLite.</summary>
-public sealed class SqliteAuditLogTests(SqliteAuditServerFixture fixture) : AuditLogTests(fixture), IClassFixture<SqliteAuditServerFixture>;

@@ -1,0 +1,43 @@
+using System.Data.Common;
+using TrustServer.Compat.Tests.Support;
+using TrustServer.Server.Tests.Audit;
+using TrustServer.Testing;
+
+namespace TrustServer.Compat.Tests;
+
+/// <summary>The token-auth audit server on a throwaway PostgreSQL database.</summary>
+public sealed class PostgresAuditServerFixture : AuditServerFixture
+{
+    private readonly PostgresDatabaseFixture _database = new();
+
+    public override async Task InitializeAsync()
+    {
+        await _database.InitializeAsync();
+        await base.InitializeAsync();
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await _database.DisposeAsync();
+    }
+
+    public override async Task<DbConnection> OpenConnectionAsync() => await _database.OpenConnectionAsync();
+
+    public override string FailChangefeedInsertsSql(string name, string gun) => $"""
+        CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.gun = '{gun}' THEN RAISE EXCEPTION 'injected failure'; END IF;
+            RETURN NEW;
+        END
+        $$;
+        CREATE TRIGGER {name} BEFORE INSERT ON changefeed FOR EACH ROW EXECUTE FUNCTION {name}();
+        """;
+
+    public override string RemoveFailureSql(string name) => $"DROP TRIGGER {name} ON changefeed; DROP FUNCTION {name}();";
+
+    protected override Task<ServerStorage> CreateStorageAsync() => Task.FromResult<ServerStorage>(new ServerStorage.Postgres(_database.ConnectionString));
+}
+
+/// <summary>The audit log end to end on PostgreSQL (the tests are those of <see cref="AuditLogTests"/>).</summary>
+public sealed class PostgresAuditLogTests(PostgresAuditServerFixture fixture) : AuditLogTests(fixture), IClassFixture<PostgresAuditServerFixture>;
