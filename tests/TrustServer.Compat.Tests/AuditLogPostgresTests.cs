@@ -24,17 +24,7 @@ public sealed class PostgresAuditServerFixture : AuditServerFixture
 
     public override async Task<DbConnection> OpenConnectionAsync() => await _database.OpenConnectionAsync();
 
-    public override string FailChangefeedInsertsSql(string name, string gun) => $"""
-        CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            IF NEW.gun = '{gun}' THEN RAISE EXCEPTION 'injected failure'; END IF;
-            RETURN NEW;
-        END
-        $$;
-        CREATE TRIGGER {name} BEFORE INSERT ON changefeed FOR EACH ROW EXECUTE FUNCTION {name}();
-        """;
-
-    public override string RemoveFailureSql(string name) => $"DROP TRIGGER {name} ON changefeed; DROP FUNCTION {name}();";
+    public override bool Postgres => true;
 
     protected override Task<ServerStorage> CreateStorageAsync() => Task.FromResult<ServerStorage>(new ServerStorage.Postgres(_database.ConnectionString));
 }

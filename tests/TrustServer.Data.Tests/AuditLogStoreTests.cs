@@ -4,6 +4,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using TrustServer.Testing;
 using TrustServer.Tuf.Validation;
 
 namespace TrustServer.Data.Tests;
@@ -57,26 +58,15 @@ public abstract class AuditLogStoreTests(IStoreDatabase database) : IAsyncLifeti
         var (store, log) = Create();
         var gun = NewGun();
         var trigger = "fail_" + Guid.NewGuid().ToString("N");
-        await ExecuteAsync(database.Provider == StorageProvider.Postgres
-            ? $"""
-              CREATE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$
-              BEGIN
-                  IF NEW.gun = '{gun}' THEN RAISE EXCEPTION 'injected failure'; END IF;
-                  RETURN NEW;
-              END
-              $$;
-              CREATE TRIGGER {trigger} BEFORE INSERT ON changefeed FOR EACH ROW EXECUTE FUNCTION {trigger}();
-              """
-            : $"CREATE TRIGGER {trigger} BEFORE INSERT ON changefeed WHEN NEW.gun = '{gun}' BEGIN SELECT RAISE(ABORT, 'injected failure'); END;");
+        var postgres = database.Provider == StorageProvider.Postgres;
+        await ExecuteAsync(InjectedFailures.FailInsertsSql(postgres, trigger, "changefeed", gun));
         try
         {
             await Assert.ThrowsAsync<DbUpdateException>(() => store.CommitAsync(gun, null, InitialFiles(gun), new AuditContext(AuditActions.Publish, Alice)));
         }
         finally
         {
-            await ExecuteAsync(database.Provider == StorageProvider.Postgres
-                ? $"DROP TRIGGER {trigger} ON changefeed; DROP FUNCTION {trigger}();"
-                : $"DROP TRIGGER {trigger};");
+            await ExecuteAsync(InjectedFailures.RemoveSql(postgres, trigger, "changefeed"));
         }
 
         Assert.Equal(0L, await ScalarAsync("SELECT count(*) FROM tuf_files WHERE gun = @gun", gun));

@@ -38,11 +38,8 @@ public abstract class AuditServerFixture : IAsyncLifetime
     /// <summary>A raw connection to the server's database, opened.</summary>
     public abstract Task<DbConnection> OpenConnectionAsync();
 
-    /// <summary>SQL that makes every insert into <c>changefeed</c> for <paramref name="gun"/> fail (a database error inside the commit).</summary>
-    public abstract string FailChangefeedInsertsSql(string name, string gun);
-
-    /// <summary>SQL that removes what <see cref="FailChangefeedInsertsSql"/> created.</summary>
-    public abstract string RemoveFailureSql(string name);
+    /// <summary>Whether the database is PostgreSQL (else SQLite).</summary>
+    public abstract bool Postgres { get; }
 
     public virtual async Task InitializeAsync() =>
         _server = await TrustServerInstance.StartAsync(
@@ -167,7 +164,7 @@ public abstract class AuditLogTests(AuditServerFixture fixture) : IDisposable
         var before = await store.GetHighestVersionsAsync(gun);
 
         var trigger = "fail_" + Guid.NewGuid().ToString("N");
-        await fixture.ExecuteAsync(fixture.FailChangefeedInsertsSql(trigger, gun));
+        await fixture.ExecuteAsync(InjectedFailures.FailInsertsSql(fixture.Postgres, trigger, "changefeed", gun));
         try
         {
             var failed = await alice.RunAsync(["add", gun, "v1", Payload("v1"), "-p"]);
@@ -175,7 +172,7 @@ public abstract class AuditLogTests(AuditServerFixture fixture) : IDisposable
         }
         finally
         {
-            await fixture.ExecuteAsync(fixture.RemoveFailureSql(trigger));
+            await fixture.ExecuteAsync(InjectedFailures.RemoveSql(fixture.Postgres, trigger, "changefeed"));
         }
 
         Assert.Equal(before, await store.GetHighestVersionsAsync(gun));

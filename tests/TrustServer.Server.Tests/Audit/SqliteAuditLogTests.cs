@@ -16,10 +16,7 @@ public sealed class SqliteAuditServerFixture : AuditServerFixture
         return connection;
     }
 
-    public override string FailChangefeedInsertsSql(string name, string gun) =>
-        $"CREATE TRIGGER {name} BEFORE INSERT ON changefeed WHEN NEW.gun = '{gun}' BEGIN SELECT RAISE(ABORT, 'injected failure'); END;";
-
-    public override string RemoveFailureSql(string name) => $"DROP TRIGGER {name};";
+    public override bool Postgres => false;
 
     protected override Task<ServerStorage> CreateStorageAsync() => Task.FromResult<ServerStorage>(new ServerStorage.Sqlite(File));
 }
