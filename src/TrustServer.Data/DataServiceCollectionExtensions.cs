@@ -11,7 +11,7 @@ namespace TrustServer.Data;
 public static class DataServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers <see cref="IMetadataStore"/> as a thread-safe singleton on a pooled EF Core context factory for
+    /// Registers <see cref="IMetadataStore"/> (and <see cref="IAuditLog"/>, <see cref="IMetadataCatalog"/>) as thread-safe singletons on a pooled EF Core context factory for
     /// <paramref name="provider"/>. Uses <see cref="TimeProvider"/> and <see cref="ILoggerFactory"/> from the
     /// container when registered (else the system clock and no logging). Does not touch the database; call
     /// <see cref="MigrateMetadataDatabaseAsync"/> at start-up (or from the <c>migrate</c> command).
@@ -55,6 +55,10 @@ public static class DataServiceCollectionExtensions
             ? new PostgresChangeSignal(postgres.ConnectionString)
             : new PollingChangeSignal());
         services.AddSingleton<IMetadataCatalog>(sp => new EfMetadataCatalog(sp.GetRequiredService<IMetadataDbContextFactory>()));
+        services.AddSingleton<IAuditLog>(sp => new EfAuditLog(
+            sp.GetRequiredService<IMetadataDbContextFactory>(),
+            sp.GetService<TimeProvider>() ?? TimeProvider.System,
+            sp.GetService<ILoggerFactory>()?.CreateLogger<EfAuditLog>() ?? NullLogger<EfAuditLog>.Instance));
         services.AddSingleton<IMetadataStore>(sp => new EfMetadataStore(
             sp.GetRequiredService<IMetadataDbContextFactory>(),
             DatabaseOf(sp).Provider,

@@ -89,10 +89,12 @@ internal sealed partial class EfMetadataStore : IMetadataStore, IDisposable
         return rows.ToDictionary(f => f.Role, f => new StoredFile(f.Role, f.Version, f.Data, f.Sha256, f.CreatedAt), StringComparer.Ordinal);
     }
 
-    public async Task<CommitOutcome> CommitAsync(string gun, long? expectedTimestampVersion, IReadOnlyList<MetadataFile> files, CancellationToken cancellationToken = default)
+    public async Task<CommitOutcome> CommitAsync(
+        string gun, long? expectedTimestampVersion, IReadOnlyList<MetadataFile> files, AuditContext audit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(gun);
         ArgumentNullException.ThrowIfNull(files);
+        ArgumentNullException.ThrowIfNull(audit);
         for (var i = 0; i < files.Count; i++)
         {
             if (files[i] is null)
@@ -151,6 +153,8 @@ internal sealed partial class EfMetadataStore : IMetadataStore, IDisposable
                 }
             }
 
+            db.AddAudit(Succeeded(audit, gun, AuditEntry.Describe(files.Select(f => (f.Role, f.Version)))), now);
+
             try
             {
                 await db.SaveChangesAsync(ct).ConfigureAwait(false);
@@ -167,9 +171,10 @@ internal sealed partial class EfMetadataStore : IMetadataStore, IDisposable
         }, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<bool> DeleteAsync(string gun, CancellationToken cancellationToken = default)
+    public async Task<bool> DeleteAsync(string gun, AuditContext audit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(gun);
+        ArgumentNullException.ThrowIfNull(audit);
         return await WriteAsync(gun, async (db, _, ct) =>
         {
             var deleted = await db.TufFiles.Where(f => f.Gun == gun).ExecuteDeleteAsync(ct).ConfigureAwait(false);
@@ -179,9 +184,11 @@ internal sealed partial class EfMetadataStore : IMetadataStore, IDisposable
             }
 
             // Spec server-api.md §8: one deletion record (version 0, empty SHA-256) only when rows were removed.
+            var now = NowMicroseconds();
+            db.AddAudit(Succeeded(audit, gun, string.Empty) with { Detail = audit.Detail ?? $"{deleted} files" }, now);
             db.Changes.Add(new ChangeEntity
             {
-                CreatedAt = NowMicroseconds(),
+                CreatedAt = now,
                 Gun = gun,
                 Version = 0,
                 Sha256 = string.Empty,
@@ -263,9 +270,11 @@ internal sealed partial class EfMetadataStore : IMetadataStore, IDisposable
     /// <summary>
     /// Runs <paramref name="body"/> in one write transaction holding the GUN's lock, with the GUN's highest stored
     /// versions as read under that lock. The body returns its result and whether to commit; anything else (no
-    /// commit, an exception, cancellation) rolls back and leaves nothing behind.
+    /// commit, an exception, cancellation) rolls back and leaves nothing behind. A body that changes the repository
+    /// records it with one <see cref="MetadataDbContext.AddAudit"/> before its save; after the commit every saved
+    /// audit entry goes to the structured log too.
     /// </summary>
-    private async Task<T> WriteAsync<T>(
+    internal async Task<T> WriteAsync<T>(
         string gun, Func<MetadataDbContext, IReadOnlyDictionary<string, long>, CancellationToken, Task<(T Result, bool Commit)>> body, CancellationToken cancellationToken)
     {
         if (_localWriteLock is not null)
@@ -287,6 +296,10 @@ internal sealed partial class EfMetadataStore : IMetadataStore, IDisposable
                 if (commit)
                 {
                     await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                    foreach (var entry in db.SavedAuditEntries())
+                    {
+                        AuditEvents.Write(_logger, entry.Entry);
+                    }
                 }
                 else
                 {
@@ -321,10 +334,16 @@ internal sealed partial class EfMetadataStore : IMetadataStore, IDisposable
         }
     }
 
+    private static AuditEntry Succeeded(AuditContext audit, string gun, string files) =>
+        new(audit.Action, AuditOutcomes.Succeeded, audit.Actor, gun, files, audit.Detail);
+
     // PostgreSQL keeps microseconds; truncating for both providers makes returned times provider-independent.
-    private DateTimeOffset NowMicroseconds()
+    private DateTimeOffset NowMicroseconds() => NowMicroseconds(_timeProvider);
+
+    /// <summary>The current time truncated to microseconds (what PostgreSQL keeps), for every time this layer writes.</summary>
+    internal static DateTimeOffset NowMicroseconds(TimeProvider timeProvider)
     {
-        var ticks = _timeProvider.GetUtcNow().UtcTicks;
+        var ticks = timeProvider.GetUtcNow().UtcTicks;
         return new DateTimeOffset(ticks - (ticks % 10), TimeSpan.Zero);
     }
 

@@ -60,15 +60,19 @@ public interface IMetadataStore : IMetadataReader
     /// repository's highest stored timestamp version is still <paramref name="expectedTimestampVersion"/> (null =
     /// no timestamp stored), and every file's version is greater than all stored versions of its role; otherwise
     /// nothing is written and <see cref="CommitOutcome.VersionConflict"/> is returned. Other failures throw and
-    /// also leave nothing behind.
+    /// also leave nothing behind. The same transaction appends one <c>audit_log</c> entry (outcome
+    /// <see cref="AuditOutcomes.Succeeded"/>, the <paramref name="audit"/> action and actor, every file's
+    /// <c>role@version</c>), which is also written to the structured log after the commit.
     /// </summary>
-    Task<CommitOutcome> CommitAsync(string gun, long? expectedTimestampVersion, IReadOnlyList<MetadataFile> files, CancellationToken cancellationToken = default);
+    Task<CommitOutcome> CommitAsync(
+        string gun, long? expectedTimestampVersion, IReadOnlyList<MetadataFile> files, AuditContext audit, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Deletes every file of the repository and, when at least one was deleted, appends a <c>deletion</c>
-    /// changefeed record (version 0, empty SHA-256), in one transaction. Returns whether anything was deleted.
+    /// changefeed record (version 0, empty SHA-256) and an <c>audit_log</c> entry for <paramref name="audit"/>, in one
+    /// transaction. Returns whether anything was deleted.
     /// </summary>
-    Task<bool> DeleteAsync(string gun, CancellationToken cancellationToken = default);
+    Task<bool> DeleteAsync(string gun, AuditContext audit, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// A page of the changefeed (spec server-api.md §10), always in ascending id order. <paramref name="gun"/>

@@ -6,7 +6,7 @@ using TrustServer.Data.Model;
 namespace TrustServer.Data;
 
 /// <summary>
-/// The metadata database: <c>tuf_files</c> and <c>changefeed</c> (spec validation.md §10). Provider-neutral model;
+/// The metadata database: <c>tuf_files</c> and <c>changefeed</c> (spec validation.md §10), and <c>audit_log</c>. Provider-neutral model;
 /// <see cref="Providers.PostgresMetadataDbContext"/> and <see cref="Providers.SqliteMetadataDbContext"/> add the
 /// provider specifics and own one migration set each.
 /// </summary>
@@ -32,6 +32,67 @@ internal abstract class MetadataDbContext : DbContext
 
     /// <summary>The <c>changefeed</c> table.</summary>
     public DbSet<ChangeEntity> Changes => Set<ChangeEntity>();
+
+    /// <summary>The <c>audit_log</c> table: append-only (see <see cref="SaveChangesAsync(bool, CancellationToken)"/>).</summary>
+    public DbSet<AuditEntity> AuditLog => Set<AuditEntity>();
+
+    /// <summary>
+    /// Adds <paramref name="entry"/> to <c>audit_log</c> with this context's next save, so that it is written in the
+    /// same transaction as the change it describes (writers inside <see cref="EfMetadataStore"/>'s per-GUN
+    /// transaction call this once; the store logs it after the commit).
+    /// </summary>
+    public void AddAudit(AuditEntry entry, DateTimeOffset time)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        AuditLog.Add(new AuditEntity
+        {
+            CreatedAt = time,
+            Action = entry.Action,
+            Outcome = entry.Outcome,
+            Principal = Cut(entry.Actor.Principal, AuditActor.MaxFieldLength)!,
+            RemoteAddress = Cut(entry.Actor.RemoteAddress, AuditActor.MaxFieldLength),
+            RequestId = Cut(entry.Actor.RequestId, AuditActor.MaxFieldLength),
+            Gun = entry.Gun,
+            Files = entry.Files,
+            Detail = Cut(entry.Detail, AuditEntry.MaxDetailLength),
+        });
+    }
+
+    /// <summary>The audit entries this context added and saved (to log after the commit).</summary>
+    public IEnumerable<AuditRecord> SavedAuditEntries() =>
+        ChangeTracker.Entries<AuditEntity>().Where(e => e.State == EntityState.Unchanged).Select(e => ToRecord(e.Entity));
+
+    /// <summary>The public form of a row.</summary>
+    public static AuditRecord ToRecord(AuditEntity row) => new(
+        row.Id,
+        row.CreatedAt,
+        new AuditEntry(row.Action, row.Outcome, new AuditActor(row.Principal, row.RemoteAddress, row.RequestId), row.Gun, row.Files, row.Detail));
+
+    /// <inheritdoc />
+    public override int SaveChanges(bool acceptAllChangesOnSuccess)
+    {
+        RefuseAuditChanges();
+        return base.SaveChanges(acceptAllChangesOnSuccess);
+    }
+
+    /// <inheritdoc />
+    public override Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
+    {
+        RefuseAuditChanges();
+        return base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+    }
+
+    // Append-only in code: a tracked audit row is only ever inserted (the database refuses UPDATE too, see the
+    // AddAuditLog migration).
+    private void RefuseAuditChanges()
+    {
+        if (ChangeTracker.Entries<AuditEntity>().Any(e => e.State is EntityState.Modified or EntityState.Deleted))
+        {
+            throw new InvalidOperationException("audit_log is append-only: entries are never updated or deleted (retention excepted).");
+        }
+    }
+
+    private static string? Cut(string? value, int length) => value is null || value.Length <= length ? value : value[..length];
 
     // The roles of one GUN by a loose index scan over (gun, role, version): one index probe per distinct role instead
     // of reading every stored version (a GROUP BY over a repository with thousands of versions costs milliseconds,
@@ -148,6 +209,29 @@ internal abstract class MetadataDbContext : DbContext
             // The primary key orders the whole feed; (gun, id) serves the per-GUN feed in id order in both
             // directions (a plain index on gun would need a sort of all the GUN's records).
             change.HasIndex(c => new { c.Gun, c.Id }).HasDatabaseName("ix_changefeed_gun_id");
+        });
+
+        modelBuilder.Entity<AuditEntity>(audit =>
+        {
+            audit.ToTable("audit_log");
+            audit.HasKey(a => a.Id).HasName("pk_audit_log");
+            audit.Property(a => a.Id).HasColumnName("id").ValueGeneratedOnAdd();
+            audit.Property(a => a.CreatedAt).HasColumnName("created_at");
+            audit.Property(a => a.Action).HasColumnName("action").HasMaxLength(32);
+            audit.Property(a => a.Outcome).HasColumnName("outcome").HasMaxLength(16);
+            audit.Property(a => a.Principal).HasColumnName("principal").HasMaxLength(AuditActor.MaxFieldLength);
+            audit.Property(a => a.RemoteAddress).HasColumnName("remote_address").HasMaxLength(AuditActor.MaxFieldLength);
+            audit.Property(a => a.RequestId).HasColumnName("request_id").HasMaxLength(AuditActor.MaxFieldLength);
+            audit.Property(a => a.Gun).HasColumnName("gun").HasMaxLength(NameMaxLength);
+
+            // Unbounded: an update may carry many delegations.
+            audit.Property(a => a.Files).HasColumnName("files");
+            audit.Property(a => a.Detail).HasColumnName("detail").HasMaxLength(AuditEntry.MaxDetailLength);
+
+            // The admin API pages newest first by id, filtered by GUN or principal; retention and time filters use created_at.
+            audit.HasIndex(a => new { a.Gun, a.Id }).HasDatabaseName("ix_audit_log_gun_id");
+            audit.HasIndex(a => new { a.Principal, a.Id }).HasDatabaseName("ix_audit_log_principal_id");
+            audit.HasIndex(a => a.CreatedAt).HasDatabaseName("ix_audit_log_created_at");
         });
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using TrustServer.Server.Admin;
+using TrustServer.Server.Audit;
 using TrustServer.Server.Auth;
 using TrustServer.Server.Hosting;
 using TrustServer.Server.Notary;
@@ -49,6 +50,7 @@ public static class TrustServerHost
         builder.Services.AddSingleton<ServerKeys>();
         builder.Services.AddSingleton<UploadGate>();
         builder.Services.AddKeyCreationLimits();
+        builder.Services.AddAuditLog();
         services?.Invoke(builder.Services);
 
         var app = builder.Build();

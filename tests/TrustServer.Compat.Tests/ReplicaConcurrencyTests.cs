@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using TrustServer.Compat.Tests.Support;
+using TrustServer.Data;
 using TrustServer.Testing;
 
 namespace TrustServer.Compat.Tests;
@@ -112,6 +113,12 @@ public sealed class ReplicaConcurrencyTests : IClassFixture<PostgresDatabaseFixt
         Assert.True(resigned.Expires > _clock.GetUtcNow().AddDays(13));
         Assert.Equal(HttpStatusCode.NotFound, (await First.Http.GetAsync($"/v2/{gun}/_trust/tuf/3.timestamp.json")).StatusCode);
         Assert.Equal(2, await ChangeCountAsync(First, gun));
+
+        // One audit entry of the one re-sign, in its transaction, naming the GET that triggered it.
+        var resigns = await First.Services.GetRequiredService<IAuditLog>().QueryAsync(new AuditQuery(gun, Action: AuditActions.Resign), 0, 10);
+        var entry = Assert.Single(resigns.Items).Entry;
+        Assert.Equal((AuditOutcomes.Succeeded, "system:lazy-resign", "timestamp@2", "127.0.0.1"), (entry.Outcome, entry.Actor.Principal, entry.Files, entry.Actor.RemoteAddress));
+        Assert.False(string.IsNullOrEmpty(entry.Actor.RequestId));
 
         // The client accepts the re-signed timestamp.
         using var other = new NotaryCli(Second.Url);

@@ -1,9 +1,12 @@
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using TrustServer.Testing;
+using TrustServer.Tuf.Validation;
 
 namespace TrustServer.Data.Tests;
 
@@ -37,12 +40,11 @@ public abstract class MigrationTests
 
         await using var db = await services.GetRequiredService<IMetadataDbContextFactory>().CreateAsync(CancellationToken.None);
         Assert.Empty(await db.Database.GetPendingMigrationsAsync());
-        var applied = Assert.Single(await db.Database.GetAppliedMigrationsAsync());
-        Assert.EndsWith("_InitialCreate", applied, StringComparison.Ordinal);
+        Assert.Equal(["InitialCreate", "AddAuditLog"], (await db.Database.GetAppliedMigrationsAsync()).Select(m => m[(m.IndexOf('_', StringComparison.Ordinal) + 1)..]));
 
         await using var connection = Connect(connectionString);
         await connection.OpenAsync();
-        Assert.Equal(1L, await ScalarAsync(connection, $"SELECT count(*) FROM {MetadataDbContext.MigrationsHistoryTable}"));
+        Assert.Equal(2L, await ScalarAsync(connection, $"SELECT count(*) FROM {MetadataDbContext.MigrationsHistoryTable}"));
         Assert.Equal(
             new Dictionary<string, string>
             {
@@ -51,9 +53,66 @@ public abstract class MigrationTests
             },
             await ReadIndexesAsync(connection, "tuf_files"));
         Assert.Equal(new Dictionary<string, string> { ["ix_changefeed_gun_id"] = "gun,id" }, await ReadIndexesAsync(connection, "changefeed"));
+        Assert.Equal(
+            new Dictionary<string, string>
+            {
+                ["ix_audit_log_created_at"] = "created_at",
+                ["ix_audit_log_gun_id"] = "gun,id",
+                ["ix_audit_log_principal_id"] = "principal,id",
+            },
+            await ReadIndexesAsync(connection, "audit_log"));
 
         // The store works on the migrated database.
         Assert.Equal(CommitOutcome.Committed, await store.CommitAsync("example.com/migrated", null, [new("root", 1, [1, 2, 3])]));
+    }
+
+    /// <summary>
+    /// The migration rule: a database written by the previous schema (InitialCreate only) keeps serving the same bytes
+    /// after the new migrations and accepts publishes, which are then audited.
+    /// </summary>
+    [Fact]
+    public async Task Migrate_DatabaseOfThePreviousSchema_ServesTheSameBytesAndAcceptsPublishes()
+    {
+        var connectionString = await CreateEmptyDatabaseAsync();
+        await using var services = StoreServices.Create(Provider, connectionString);
+        var factory = services.GetRequiredService<IMetadataDbContextFactory>();
+        const string Gun = "example.com/previous-schema";
+        var created = new DateTimeOffset(2026, 11, 30, 8, 0, 0, TimeSpan.Zero);
+        var files = new[] { ("root", 1L), ("targets", 1L), ("snapshot", 1L), ("timestamp", 1L), ("targets", 2L) }
+            .Select(f => new MetadataFile(f.Item1, f.Item2, System.Text.Encoding.UTF8.GetBytes($"{{\"role\":\"{f.Item1}\",\"version\":{f.Item2}}}"))).ToList();
+        await using (var db = await factory.CreateAsync(CancellationToken.None))
+        {
+            // The previous schema, and rows as the previous release wrote them.
+            var initial = Assert.Single(db.Database.GetMigrations(), m => m.EndsWith("_InitialCreate", StringComparison.Ordinal));
+            await db.GetService<IMigrator>().MigrateAsync(initial);
+            foreach (var file in files)
+            {
+                db.TufFiles.Add(new Model.TufFileEntity { CreatedAt = created, Gun = Gun, Role = file.Role, Version = file.Version, Data = file.Data, Sha256 = file.Sha256Hex });
+            }
+
+            db.Changes.Add(new Model.ChangeEntity { CreatedAt = created, Gun = Gun, Version = 1, Sha256 = files[3].Sha256Hex, Category = Model.ChangeEntity.UpdateCategory });
+            await db.SaveChangesAsync();
+            Assert.Equal(["AddAuditLog"], (await db.Database.GetPendingMigrationsAsync()).Select(m => m[(m.IndexOf('_', StringComparison.Ordinal) + 1)..]));
+        }
+
+        await services.MigrateMetadataDatabaseAsync();
+
+        var store = services.GetRequiredService<IMetadataStore>();
+        foreach (var file in files)
+        {
+            Assert.Equal(file.Data, (await store.GetByVersionAsync(Gun, file.Role, file.Version))!.Data);
+            Assert.Equal(file.Data, (await store.GetByChecksumAsync(Gun, file.Role, file.Sha256Hex))!.Data);
+        }
+
+        Assert.Equal(files[4].Data, (await store.GetLatestAsync(Gun, "targets"))!.Data);
+        Assert.Equal(created, (await store.GetLatestAsync(Gun, "root"))!.CreatedAt);
+        Assert.Equal(files[3].Sha256Hex, Assert.Single(await store.GetChangesAsync(Gun, 0, 10)).Sha256);
+
+        var next = new MetadataFile[] { new("targets", 3, [3]), new("snapshot", 2, [2]), new("timestamp", 2, [2]) };
+        Assert.Equal(CommitOutcome.Committed, await store.CommitAsync(Gun, 1, next));
+        Assert.Equal(next[0].Data, (await store.GetLatestAsync(Gun, "targets"))!.Data);
+        var audit = Assert.Single((await services.GetRequiredService<IAuditLog>().QueryAsync(new AuditQuery(Gun), 0, 10)).Items);
+        Assert.Equal("targets@3,snapshot@2,timestamp@2", audit.Entry.Files);
     }
 
     [Fact]
@@ -105,7 +164,7 @@ public sealed class PostgresMigrationTests : MigrationTests, IAsyncLifetime
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT table_name || '.' || column_name || ':' || data_type || coalesce('(' || character_maximum_length || ')', '') "
-            + "FROM information_schema.columns WHERE table_name IN ('tuf_files', 'changefeed') ORDER BY 1";
+            + "FROM information_schema.columns WHERE table_name IN ('tuf_files', 'changefeed', 'audit_log') ORDER BY 1";
         var columns = new List<string>();
         await using (var reader = await command.ExecuteReaderAsync())
         {
@@ -117,6 +176,9 @@ public sealed class PostgresMigrationTests : MigrationTests, IAsyncLifetime
 
         Assert.Equal(
             [
+                "audit_log.action:character varying(32)", "audit_log.created_at:timestamp with time zone", "audit_log.detail:character varying(1024)",
+                "audit_log.files:text", "audit_log.gun:character varying(255)", "audit_log.id:bigint", "audit_log.outcome:character varying(16)",
+                "audit_log.principal:character varying(255)", "audit_log.remote_address:character varying(255)", "audit_log.request_id:character varying(255)",
                 "changefeed.category:character varying(20)", "changefeed.created_at:timestamp with time zone", "changefeed.gun:character varying(255)",
                 "changefeed.id:bigint", "changefeed.sha256:character varying(64)", "changefeed.version:bigint",
                 "tuf_files.created_at:timestamp with time zone", "tuf_files.data:bytea", "tuf_files.gun:character varying(255)", "tuf_files.id:bigint",

@@ -85,3 +85,21 @@ internal sealed class ManualTimeProvider(DateTimeOffset now) : TimeProvider
 
     public override DateTimeOffset GetUtcNow() => Now;
 }
+
+/// <summary>
+/// The store's writes with the audit entry of a test writer (principal <c>system:test</c>), for the tests whose
+/// subject is not the audit log.
+/// </summary>
+internal static class TestWrites
+{
+    /// <summary>The audit context of these writes.</summary>
+    public static readonly AuditContext Audit = new(AuditActions.Publish, AuditActor.System("test"));
+
+    /// <summary><see cref="IMetadataStore.CommitAsync"/> audited as <see cref="Audit"/>.</summary>
+    public static Task<CommitOutcome> CommitAsync(this IMetadataStore store, string gun, long? expectedTimestampVersion, IReadOnlyList<TrustServer.Tuf.Validation.MetadataFile> files) =>
+        store.CommitAsync(gun, expectedTimestampVersion, files, Audit);
+
+    /// <summary><see cref="IMetadataStore.DeleteAsync"/> audited as a deletion by <c>system:test</c>.</summary>
+    public static Task<bool> DeleteAsync(this IMetadataStore store, string gun) =>
+        store.DeleteAsync(gun, Audit with { Action = AuditActions.Delete });
+}

@@ -9,8 +9,8 @@ using TrustServer.Tuf.Metadata;
 namespace TrustServer.Server.Admin;
 
 /// <summary>
-/// The admin API (<c>/api/admin/v1</c>): repositories, their current roles and keys, role history, and what expires
-/// soon. Read-only; errors are RFC 7807 problem details. GUNs and roles contain slashes, so they are query parameters.
+/// The admin API (<c>/api/admin/v1</c>): repositories, their current roles and keys, role history, what expires
+/// soon, and the audit log. Read-only; errors are RFC 7807 problem details. GUNs and roles contain slashes, so they are query parameters.
 /// </summary>
 internal static class AdminEndpoints
 {
@@ -36,6 +36,9 @@ internal static class AdminEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/expiring", GetExpiringAsync)
             .WithName("GetExpiring").WithSummary("Current root, targets, delegation, snapshot and timestamp files that expire within the given number of days.")
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+        group.MapGet("/audit", GetAuditAsync)
+            .WithName("GetAuditLog").WithSummary("Audit log entries (changes of state and refused attempts), newest first, filtered by GUN, principal, action and time range [from, to).")
             .ProducesProblem(StatusCodes.Status400BadRequest);
         return endpoints;
     }
@@ -142,6 +145,63 @@ internal static class AdminEndpoints
         var ordered = expiring.OrderBy(e => e.Expires).ThenBy(e => e.Gun, StringComparer.Ordinal).ThenBy(e => e.Role, StringComparer.Ordinal).ToList();
         return TypedResults.Ok(new PagedResponse<ExpiringItem>([.. ordered.Skip((page - 1) * pageSize).Take(pageSize)], page, pageSize, ordered.Count));
     }
+
+    private static async Task<Results<Ok<PagedResponse<AuditItem>>, ProblemHttpResult>> GetAuditAsync(
+        IAuditLog audit,
+        CancellationToken cancellationToken,
+        string? gun = null,
+        string? principal = null,
+        string? action = null,
+        string? from = null,
+        string? to = null,
+        int page = 1,
+        int pageSize = 50)
+    {
+        if (PagingProblem(page, pageSize) is { } problem)
+        {
+            return problem;
+        }
+
+        if (!TryParseTime(from, out var since) || !TryParseTime(to, out var until))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid parameter", "'from' and 'to' must be RFC 3339 date-times with an offset, e.g. 2026-12-01T00:00:00Z.");
+        }
+
+        if (since is not null && until is not null && since > until)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid parameter", "'from' must not be after 'to'.");
+        }
+
+        var query = new AuditQuery(NullIfEmpty(gun), NullIfEmpty(principal), NullIfEmpty(action), since, until);
+        var result = await audit.QueryAsync(query, (page - 1) * pageSize, pageSize, cancellationToken);
+        return TypedResults.Ok(new PagedResponse<AuditItem>(
+            [.. result.Items.Select(r => new AuditItem(
+                r.Id, r.Time, r.Entry.Action, r.Entry.Outcome, r.Entry.Actor.Principal, r.Entry.Actor.RemoteAddress, r.Entry.Gun, r.Entry.Files, r.Entry.Actor.RequestId, r.Entry.Detail))],
+            page,
+            pageSize,
+            result.Total));
+    }
+
+    // RFC 3339 with an explicit offset (Z or ±hh:mm): a time without one would depend on the server's zone.
+    private static bool TryParseTime(string? text, out DateTimeOffset? time)
+    {
+        time = null;
+        if (string.IsNullOrEmpty(text))
+        {
+            return true;
+        }
+
+        if (text.Length < 20 || !(text.EndsWith('Z') || text.EndsWith('z') || text[^6] is '+' or '-')
+            || !DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var parsed))
+        {
+            return false;
+        }
+
+        time = parsed;
+        return true;
+    }
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
     private static RoleDetail Describe(string role, StoredFile file)
     {

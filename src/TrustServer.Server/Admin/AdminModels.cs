@@ -49,3 +49,17 @@ public sealed record VersionItem(long Version, string Sha256, long Length, DateT
 /// <param name="Expires">Expiry (UTC).</param>
 /// <param name="Expired">Whether it has already expired.</param>
 public sealed record ExpiringItem(string Gun, string Role, long Version, DateTimeOffset Expires, bool Expired);
+
+/// <summary>An audit log entry: a change of state, or a refused or failed attempt.</summary>
+/// <param name="Id">Position in the log (grows with every entry).</param>
+/// <param name="Time">When it was written (UTC; for a change, the time of its commit).</param>
+/// <param name="Action">publish, delete, key-create, key-rotate, resign, retention or import.</param>
+/// <param name="Outcome">succeeded, rejected (validation refused it), conflict (a newer version was stored first) or failed.</param>
+/// <param name="Principal">The token subject; anonymous without token auth; system:&lt;component&gt; for the server's own work.</param>
+/// <param name="RemoteAddress">The client's IP address (null for background work).</param>
+/// <param name="Gun">The repository.</param>
+/// <param name="Files">Roles and versions, role@version comma-separated (the role alone for key events).</param>
+/// <param name="RequestId">The request's id, as in the request log's RequestId (null for background work).</param>
+/// <param name="Detail">Why it was refused or failed, the key id of a key event, or other context.</param>
+public sealed record AuditItem(
+    long Id, DateTimeOffset Time, string Action, string Outcome, string Principal, string? RemoteAddress, string Gun, string Files, string? RequestId, string? Detail);

@@ -20,19 +20,26 @@ internal sealed partial class LazyResigner(
 
     private readonly ChainRenewal _renewal = new(timeProvider);
 
-    /// <summary>The current timestamp, re-signed first when it (or its snapshot) expired; null for an unknown repository.</summary>
+    /// <summary>The principal of lazy re-signs in the audit log (the address and request id are the triggering GET's).</summary>
+    public const string AuditPrincipal = "system:lazy-resign";
+
+    /// <summary>
+    /// The current timestamp, re-signed first when it (or its snapshot) expired; null for an unknown repository.
+    /// A re-sign is audited as <see cref="AuditActions.Resign"/> by <see cref="AuditPrincipal"/> with the address
+    /// and request id of <paramref name="trigger"/>.
+    /// </summary>
     /// <exception cref="ChainRenewalException">The chain expired and the server cannot renew it.</exception>
-    public async Task<ServedFile?> GetTimestampAsync(string gun, CancellationToken cancellationToken) =>
-        (await GetFreshChainAsync(gun, cancellationToken))?.Timestamp;
+    public async Task<ServedFile?> GetTimestampAsync(string gun, AuditActor trigger, CancellationToken cancellationToken) =>
+        (await GetFreshChainAsync(gun, trigger, cancellationToken))?.Timestamp;
 
     /// <summary>The snapshot the current (possibly re-signed) timestamp names.</summary>
     /// <exception cref="ChainRenewalException">The chain expired and the server cannot renew it.</exception>
-    public async Task<ServedFile?> GetSnapshotAsync(string gun, CancellationToken cancellationToken) =>
-        (await GetFreshChainAsync(gun, cancellationToken))?.Snapshot;
+    public async Task<ServedFile?> GetSnapshotAsync(string gun, AuditActor trigger, CancellationToken cancellationToken) =>
+        (await GetFreshChainAsync(gun, trigger, cancellationToken))?.Snapshot;
 
     private sealed record FreshChain(ServedFile Timestamp, ServedFile Snapshot);
 
-    private async Task<FreshChain?> GetFreshChainAsync(string gun, CancellationToken cancellationToken)
+    private async Task<FreshChain?> GetFreshChainAsync(string gun, AuditActor trigger, CancellationToken cancellationToken)
     {
         // The cache first (the steady state); once something looks expired, only the database counts.
         IMetadataReader reader = cache;
@@ -61,7 +68,8 @@ internal sealed partial class LazyResigner(
             var root = await CurrentChainReader.GetBySnapshotEntryAsync(store, gun, RoleName.Root, chain.Snapshot, cancellationToken)
                 ?? throw new ChainRenewalException("the current snapshot names no stored root");
             var renewed = await _renewal.RenewAsync(gun, root.Data, current, need, signer, cancellationToken);
-            var outcome = await store.CommitAsync(gun, chain.Timestamp.File.Version, renewed.Files, cancellationToken);
+            var audit = new AuditContext(AuditActions.Resign, trigger with { Principal = AuditPrincipal }, "expired on read");
+            var outcome = await store.CommitAsync(gun, chain.Timestamp.File.Version, renewed.Files, audit, cancellationToken);
             cache.Invalidate(gun);
             if (outcome == CommitOutcome.Committed)
             {

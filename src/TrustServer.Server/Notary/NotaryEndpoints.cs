@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using TrustServer.Data;
+using TrustServer.Server.Audit;
 using TrustServer.Server.Auth;
 using TrustServer.Server.Options;
 using TrustServer.Signing;
@@ -59,7 +60,7 @@ internal static partial class NotaryEndpoints
         PublishOutcome outcome;
         try
         {
-            outcome = await Service<RepositoryPublisher>(context).PublishAsync(gun, uploads!, context.RequestAborted);
+            outcome = await Service<RepositoryPublisher>(context).PublishAsync(gun, uploads!, AuditTrail.ActorOf(context), context.RequestAborted);
         }
         catch (SignerUnavailableException e)
         {
@@ -127,8 +128,8 @@ internal static partial class NotaryEndpoints
         {
             file = role switch
             {
-                RoleName.Timestamp => await Service<LazyResigner>(context).GetTimestampAsync(gun, context.RequestAborted),
-                RoleName.Snapshot => await Service<LazyResigner>(context).GetSnapshotAsync(gun, context.RequestAborted),
+                RoleName.Timestamp => await Service<LazyResigner>(context).GetTimestampAsync(gun, AuditTrail.ActorOf(context), context.RequestAborted),
+                RoleName.Snapshot => await Service<LazyResigner>(context).GetSnapshotAsync(gun, AuditTrail.ActorOf(context), context.RequestAborted),
                 _ => await Service<CurrentChainReader>(context).GetCurrentAsync(gun, role, context.RequestAborted),
             };
         }
@@ -165,7 +166,7 @@ internal static partial class NotaryEndpoints
                     return limited;
                 }
 
-                key = await keys.CreateKeyAsync(gun, role, algorithm, context.RequestAborted);
+                key = await keys.CreateKeyAsync(gun, role, algorithm, rotate, AuditTrail.ActorOf(context), context.RequestAborted);
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -182,7 +183,7 @@ internal static partial class NotaryEndpoints
     private static async Task<IResult> DeleteAsync(HttpContext context, Match match)
     {
         var gun = match.Groups["gun"].Value;
-        if (await Service<RepositoryPublisher>(context).DeleteAsync(gun, context.RequestAborted))
+        if (await Service<RepositoryPublisher>(context).DeleteAsync(gun, AuditTrail.ActorOf(context), context.RequestAborted))
         {
             LogDeleted(Logger(context), gun);
         }

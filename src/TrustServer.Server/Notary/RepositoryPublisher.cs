@@ -1,7 +1,10 @@
 using System.Diagnostics;
 using TrustServer.Data;
+using TrustServer.Server.Audit;
 using TrustServer.Server.Observability;
 using TrustServer.Signing;
+using TrustServer.Signing.Remote;
+using TrustServer.Tuf;
 using TrustServer.Tuf.Metadata;
 using TrustServer.Tuf.Validation;
 
@@ -16,39 +19,71 @@ internal sealed record PublishOutcome(ValidationError? Rejection, bool VersionCo
 /// <summary>
 /// Updates and deletes of a repository (spec server-api.md §4, §8): an update is validated against the stored state
 /// read from the database (never the read cache) and committed in one transaction; the GUN is then dropped from
-/// this replica's read cache (other replicas learn it from the changefeed).
+/// this replica's read cache (other replicas learn it from the changefeed). Every committed change is in the audit
+/// log through its own transaction; rejected, conflicting and failed updates are recorded afterwards, best effort
+/// (<see cref="AuditTrail"/>).
 /// </summary>
 internal sealed partial class RepositoryPublisher(
-    IMetadataStore store, MetadataReadCache cache, CurrentChainReader chains, ISigningService signer, TimeProvider timeProvider, TrustServerMetrics metrics, ILogger<RepositoryPublisher> logger)
+    IMetadataStore store,
+    MetadataReadCache cache,
+    CurrentChainReader chains,
+    ISigningService signer,
+    AuditTrail audit,
+    TimeProvider timeProvider,
+    TrustServerMetrics metrics,
+    ILogger<RepositoryPublisher> logger)
 {
     private readonly UpdateValidator _validator = new(timeProvider);
 
     /// <summary>Validates an update against the stored state and commits it in one transaction.</summary>
-    public async Task<PublishOutcome> PublishAsync(string gun, IReadOnlyList<MetadataUpload> uploads, CancellationToken cancellationToken)
+    public async Task<PublishOutcome> PublishAsync(string gun, IReadOnlyList<MetadataUpload> uploads, AuditActor actor, CancellationToken cancellationToken)
     {
         try
         {
-            var outcome = await ValidateAndCommitAsync(gun, uploads, cancellationToken);
+            var outcome = await ValidateAndCommitAsync(gun, uploads, actor, cancellationToken);
             var label = outcome.VersionConflict ? "VERSION" : outcome.Rejection is { } rejection ? rejection.NotaryName ?? "INVALID_UPDATE" : "accepted";
             metrics.Publishes.WithLabels(label).Inc();
+            if (outcome != PublishOutcome.Accepted)
+            {
+                var (result, detail) = outcome.VersionConflict
+                    ? (AuditOutcomes.Conflict, outcome.Rejection?.Message ?? "a newer version was stored first")
+                    : (AuditOutcomes.Rejected, $"{outcome.Rejection!.Kind}: {outcome.Rejection.Message}");
+                await audit.RecordAsync(new AuditEntry(AuditActions.Publish, result, actor, gun, Describe(uploads), detail));
+            }
+
             return outcome;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             metrics.Publishes.WithLabels("UPDATING").Inc();
+            var detail = e is SignerUnavailableException ? "the signing service is unavailable" : "server error: " + e.GetType().Name;
+            await audit.RecordAsync(new AuditEntry(AuditActions.Publish, AuditOutcomes.Failed, actor, gun, Describe(uploads), detail));
             throw;
         }
     }
 
-    /// <summary>Deletes every file of the repository (signer keys stay).</summary>
-    public async Task<bool> DeleteAsync(string gun, CancellationToken cancellationToken)
+    /// <summary>Deletes every file of the repository (signer keys stay); the deletion and its audit entry are one transaction.</summary>
+    public async Task<bool> DeleteAsync(string gun, AuditActor actor, CancellationToken cancellationToken)
     {
-        var deleted = await store.DeleteAsync(gun, cancellationToken);
+        var deleted = await store.DeleteAsync(gun, new AuditContext(AuditActions.Delete, actor), cancellationToken);
         cache.Invalidate(gun);
         return deleted;
     }
 
-    private async Task<PublishOutcome> ValidateAndCommitAsync(string gun, IReadOnlyList<MetadataUpload> uploads, CancellationToken cancellationToken)
+    // role@version of each upload as the client wrote it (the role alone when its version is unreadable).
+    private static string Describe(IReadOnlyList<MetadataUpload> uploads) => string.Join(',', uploads.Select(u =>
+    {
+        try
+        {
+            return AuditEntry.Describe([(u.Role, u.File.Version)]);
+        }
+        catch (TufFormatException)
+        {
+            return u.Role;
+        }
+    }));
+
+    private async Task<PublishOutcome> ValidateAndCommitAsync(string gun, IReadOnlyList<MetadataUpload> uploads, AuditActor actor, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var (state, timestampVersion) = await LoadStateAsync(gun, cancellationToken);
@@ -63,7 +98,7 @@ internal sealed partial class RepositoryPublisher(
         }
 
         started = Stopwatch.GetTimestamp();
-        var outcome = await store.CommitAsync(gun, timestampVersion, result.Files, cancellationToken);
+        var outcome = await store.CommitAsync(gun, timestampVersion, result.Files, new AuditContext(AuditActions.Publish, actor), cancellationToken);
         metrics.PublishPhases.WithLabels("commit").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         cache.Invalidate(gun);
         if (outcome == CommitOutcome.VersionConflict)

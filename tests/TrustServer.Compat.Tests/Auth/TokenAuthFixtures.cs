@@ -27,13 +27,16 @@ public sealed class BuiltInIssuerServerFixture : IAsyncLifetime
     /// <summary>The running server.</summary>
     public TrustServerInstance Instance => _server ?? throw new InvalidOperationException("not started");
 
-    /// <inheritdoc/>
-    public async Task InitializeAsync()
+    /// <summary>
+    /// The token-auth settings of this fixture's server (issuer certificates written under <paramref name="directory"/>),
+    /// for other fixtures that need the same users on another database.
+    /// </summary>
+    public static Dictionary<string, string?> CreateSettings(TemporaryDirectory directory)
     {
         using var ca = TestCertificates.CreateCertificateAuthority("TrustServer Token CA");
         using var signer = TestCertificates.Create(new TestCertificateOptions { CommonName = "TrustServer token signer" }, ca);
-        var bundle = ca.WriteCertificatePem(_directory.Combine("token-ca.pem"));
-        var (certificate, key) = signer.WriteFiles(_directory.Path, "token-signer");
+        var bundle = ca.WriteCertificatePem(directory.Combine("token-ca.pem"));
+        var (certificate, key) = signer.WriteFiles(directory.Path, "token-signer");
         var hash = TokenIssuer.HashPassword(Password);
         var settings = new Dictionary<string, string?>
         {
@@ -65,6 +68,13 @@ public sealed class BuiltInIssuerServerFixture : IAsyncLifetime
         settings["Auth:Issuer:Users:admin:Grants:0:Pattern"] = "catalog";
         settings["Auth:Issuer:Users:admin:Grants:0:Actions"] = "*";
 
+        return settings;
+    }
+
+    /// <inheritdoc/>
+    public async Task InitializeAsync()
+    {
+        var settings = CreateSettings(_directory);
         _server = await TrustServerInstance.StartAsync(
             new ServerStorage.Sqlite(_directory.Combine("data", "trustserver.db")), settings, services => services.AddSingleton<ILoggerProvider>(Logs));
     }

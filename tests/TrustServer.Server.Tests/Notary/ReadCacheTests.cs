@@ -167,7 +167,8 @@ public sealed class ReadCacheTests : IAsyncLifetime
         [
             new MetadataFile("targets", version, Envelope("Targets", version)),
             new MetadataFile("timestamp", version, Envelope("Timestamp", version)),
-        ]);
+        ],
+        new AuditContext(AuditActions.Publish, AuditActor.System("test")));
 }
 
 /// <summary>The changefeed poll drops a GUN another replica wrote (SQLite has no notifications).</summary>
