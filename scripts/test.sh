@@ -8,6 +8,7 @@
 #   - PostgreSQL server binaries (initdb, pg_ctl)         -> apt package `postgresql`, unless
 #       TRUSTSERVER_TEST_POSTGRES names an existing server or a Docker engine answers
 #   - the real notary 0.7.0 client and notary-server      -> apt package `notary`
+#   - MariaDB server binaries (mariadbd, mariadb-install-db) -> apt package `mariadb-server`
 #   - a headless browser for the Swagger UI test          -> apt package `chromium`
 # Installing needs root or sudo and apt-get (Debian/Ubuntu).
 set -euo pipefail
@@ -51,6 +52,14 @@ fi
 if ! command -v notary >/dev/null 2>&1 || ! command -v notary-server >/dev/null 2>&1; then
   apt_install notary
   command -v notary >/dev/null 2>&1 || die "package notary was installed but 'notary' is still not on PATH"
+fi
+
+# MariaDB: the import tests run notary-server on MySQL/MariaDB; each test class starts a private mariadbd
+# (tests/TrustServer.Testing/LocalMariaDbServer.cs), so the package's own service is not used.
+if ! command -v mariadb-install-db >/dev/null 2>&1 || { ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ]; }; then
+  apt_install mariadb-server
+  [ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null 2>&1 \
+    || die "package mariadb-server was installed but 'mariadbd' is still not found on PATH or in /usr/sbin"
 fi
 
 # Headless Chromium renders the Swagger UI in the compat tests.

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
-using Npgsql;
 namespace TrustServer.Testing;
 
 /// <summary>How to run the real notary-signer.</summary>
@@ -12,8 +11,12 @@ public sealed class ReferenceNotarySignerOptions
     /// <summary>TLS certificate of the signer (needs a SAN for the host name clients dial, e.g. 127.0.0.1 / localhost).</summary>
     public required TestCertificate ServerCertificate { get; init; }
 
-    /// <summary>PostgreSQL connection string of an existing <c>private_keys</c> table; null = memory storage.</summary>
+    /// <summary>Connection string (Npgsql or MySqlConnector, see <see cref="Provider"/>) of a database holding notary-signer's
+    /// <c>private_keys</c> table; null = memory storage.</summary>
     public string? ConnectionString { get; init; }
+
+    /// <summary>The backend <see cref="ConnectionString"/> names (PostgreSQL by default).</summary>
+    public NotaryDatabaseProvider Provider { get; init; } = NotaryDatabaseProvider.Postgres;
 
     /// <summary>PEM bundle of CAs whose client certificates are required (mutual TLS); null = no client certificates.</summary>
     public string? ClientCaFile { get; init; }
@@ -30,7 +33,7 @@ public sealed class ReferenceNotarySignerOptions
 
 /// <summary>
 /// The real notary-signer 0.7.0 (<c>/usr/bin/notary-signer</c>, Debian package <c>notary</c>) on a free loopback port,
-/// TLS from a test CA, PostgreSQL or memory storage. Killed on dispose (and by a watchdog if the test host dies).
+/// TLS from a test CA, PostgreSQL, MySQL/MariaDB or memory storage. Killed on dispose (and by a watchdog if the test host dies).
 /// </summary>
 public sealed class ReferenceNotarySigner : IAsyncDisposable
 {
@@ -75,11 +78,12 @@ public sealed class ReferenceNotarySigner : IAsyncDisposable
         var storage = new JsonObject { ["backend"] = "memory" };
         if (options.ConnectionString is not null)
         {
-            var db = new NpgsqlConnectionStringBuilder(options.ConnectionString);
-            var dbUrl = string.Create(
-                CultureInfo.InvariantCulture,
-                $"postgres://{Uri.EscapeDataString(db.Username!)}:{Uri.EscapeDataString(db.Password ?? string.Empty)}@{db.Host}:{db.Port}/{db.Database}?sslmode=disable");
-            storage = new JsonObject { ["backend"] = "postgres", ["db_url"] = dbUrl, ["default_alias"] = options.DefaultAlias };
+            storage = new JsonObject
+            {
+                ["backend"] = options.Provider == NotaryDatabaseProvider.Postgres ? "postgres" : "mysql",
+                ["db_url"] = NotaryServerSchema.NotaryDbUrl(options.Provider, options.ConnectionString),
+                ["default_alias"] = options.DefaultAlias,
+            };
         }
 
         var server = new JsonObject
