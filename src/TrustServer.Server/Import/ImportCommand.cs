@@ -15,6 +15,7 @@ namespace TrustServer.Server.Import;
 /// <code>
 /// import notary-db --from "&lt;conn&gt;" --provider postgres|mysql [--gun-prefix P] [--dry-run] [--report FILE] [--batch N] [--changefeed-headroom N]
 /// import notary-signer-keys --from "&lt;conn&gt;" --provider postgres|mysql [--dry-run]
+/// import notary-server --url https://… [--ca-file F] [--gun G]… [--username U --password-stdin | --token-file F] [--dry-run] [--report FILE]
 /// </code>
 /// Other arguments of the form <c>--Section:Key=value</c> are configuration. Exit codes: 0 success, 1 a repository
 /// (or key) failed or is broken, or the source/destination cannot be used, 2 usage error (one line).
@@ -32,7 +33,11 @@ public static partial class ImportCommand
 
     private const string UsageText =
         "usage: import notary-db --from <connection string> --provider postgres|mysql [--gun-prefix P] [--dry-run] [--report FILE] [--batch N] [--changefeed-headroom N]"
-        + " | import notary-signer-keys --from <connection string> --provider postgres|mysql [--dry-run]";
+        + " | import notary-signer-keys --from <connection string> --provider postgres|mysql [--dry-run]"
+        + " | import notary-server --url <https://…> [--ca-file F] [--gun G]... [--username U --password-stdin | --token-file F] [--gun-prefix P] [--dry-run] [--report FILE]";
+
+    // Per request to a live source server.
+    private static readonly TimeSpan SourceTimeout = TimeSpan.FromSeconds(30);
 
     // Commands log warnings and errors to stderr only: stdout carries the summary.
     private static readonly Dictionary<string, string?> CommandLogging = new()
@@ -44,7 +49,12 @@ public static partial class ImportCommand
     };
 
     /// <summary>Runs <c>import …</c> (<paramref name="args"/> without the leading <c>import</c>).</summary>
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
+    /// <param name="args">The arguments after <c>import</c>.</param>
+    /// <param name="output">The summary.</param>
+    /// <param name="error">Progress and errors.</param>
+    /// <param name="cancellationToken">Stops the import between repositories' transactions.</param>
+    /// <param name="input">Where <c>--password-stdin</c> reads the password (standard input when null).</param>
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default, TextReader? input = null)
     {
         ArgumentNullException.ThrowIfNull(args);
         ImportArguments parsed;
@@ -65,6 +75,7 @@ public static partial class ImportCommand
             return parsed.Command switch
             {
                 "notary-db" => await ImportDatabaseAsync(app.Services, parsed, output, error, cancellationToken),
+                "notary-server" => await ImportServerAsync(app.Services, parsed, input ?? Console.In, output, error, cancellationToken),
                 _ => await ImportSignerKeysAsync(app.Services, parsed, output, error, cancellationToken),
             };
         }
@@ -92,15 +103,66 @@ public static partial class ImportCommand
             await services.MigrateDatabasesAsync(cancellationToken);
         }
 
+        await using var source = new NotaryDatabaseSource(args.Database!);
+        return await RunImportAsync(services, source, args, keysStayWithSource: false, output, error, cancellationToken);
+    }
+
+    private static async Task<int> ImportServerAsync(IServiceProvider services, ImportArguments args, TextReader input, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        var credentials = NotaryServerCredentials.None;
+        if (args.PasswordStdin)
+        {
+            var password = await input.ReadLineAsync(cancellationToken);
+            if (string.IsNullOrEmpty(password))
+            {
+                await error.WriteLineAsync("import: --password-stdin: no password on standard input");
+                return Usage;
+            }
+
+            credentials = new NotaryServerCredentials(args.Username, password, null);
+        }
+        else if (args.TokenFile is { } tokenFile)
+        {
+            string token;
+            try
+            {
+                token = (await File.ReadAllTextAsync(tokenFile, cancellationToken)).Trim();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                await error.WriteLineAsync($"import: --token-file {tokenFile} cannot be read: {ex.Message}");
+                return Usage;
+            }
+
+            if (token.Length == 0 || token.Any(char.IsWhiteSpace))
+            {
+                await error.WriteLineAsync($"import: --token-file {tokenFile} holds no single token");
+                return Usage;
+            }
+
+            credentials = new NotaryServerCredentials(null, null, token);
+        }
+
+        if (!args.DryRun)
+        {
+            await services.MigrateDatabasesAsync(cancellationToken);
+        }
+
+        await using var source = new NotaryServerSource(args.Url!, args.CaFile, args.Guns, credentials, SourceTimeout);
+        return await RunImportAsync(services, source, args, keysStayWithSource: true, output, error, cancellationToken);
+    }
+
+    private static async Task<int> RunImportAsync(
+        IServiceProvider services, INotarySource source, ImportArguments args, bool keysStayWithSource, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
         var time = services.GetRequiredService<TimeProvider>();
         var signer = services.ResolveConfigured<ISigningService>();
         var importer = new NotaryImporter(
             services.GetRequiredService<IMetadataImportWriter>(),
             services.GetRequiredService<IMetadataStore>(),
-            new RepositoryVerifier(signer, time),
+            new RepositoryVerifier(signer, time, keysStayWithSource),
             error,
             time);
-        await using var source = new NotaryDatabaseSource(args.Database!);
         var options = new ImportRunOptions
         {
             GunPrefix = args.GunPrefix,

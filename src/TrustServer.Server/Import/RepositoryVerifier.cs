@@ -12,7 +12,11 @@ namespace TrustServer.Server.Import;
 /// <see cref="ChainVerifier"/>, and whether the configured signer (embedded key store or remote signer) holds the
 /// timestamp key and, when it is server-managed, the snapshot key that the current root lists.
 /// </summary>
-public sealed class RepositoryVerifier(ISigningService? signer, TimeProvider timeProvider)
+/// <param name="signer">The configured signer, or null when none can be used.</param>
+/// <param name="timeProvider">The clock.</param>
+/// <param name="keysStayWithSource">A mirror of a live server (<c>import notary-server</c>): its server keys are not
+/// expected here, so a missing timestamp key is a warning naming the owner's rotation, not an error.</param>
+public sealed class RepositoryVerifier(ISigningService? signer, TimeProvider timeProvider, bool keysStayWithSource = false)
 {
     private readonly ChainVerifier _chain = new(timeProvider);
 
@@ -72,7 +76,15 @@ public sealed class RepositoryVerifier(ISigningService? signer, TimeProvider tim
 
             report.Keys.Add(new KeyHolding(role, keys.KeyIds, held, keys.Threshold));
             var enough = held.Count >= keys.Threshold;
-            if (role == RoleName.Timestamp && !enough)
+            if (role == RoleName.Timestamp && !enough && keysStayWithSource)
+            {
+                var expires = report.Chain.FirstOrDefault(r => r.Role == RoleName.Timestamp)?.Expires;
+                report.Findings.Add(new(FindingSeverity.Warning, role,
+                    $"the source server keeps the timestamp key: publishes fail until the owner runs `notary -s <this server> key rotate {report.Gun} timestamp -r`"
+                    + (expires is { } at ? $", before the imported timestamp expires at {at:yyyy-MM-dd HH:mm} UTC" : string.Empty)
+                    + $"; if the source manages the snapshot key too (Docker's default), first run `notary -s <source> key rotate {report.Gun} snapshot` there and import again"));
+            }
+            else if (role == RoleName.Timestamp && !enough)
             {
                 report.Findings.Add(new(FindingSeverity.Error, role,
                     $"the signer does not hold the timestamp key {string.Join(", ", keys.KeyIds)} of root version {root.Version}: the server cannot publish or "
