@@ -58,10 +58,13 @@ public static class ServerKeyFix
         "this server holds neither the snapshot nor the timestamp key: make the snapshot a client key on the server the "
         + "repository came from (\"notary key rotate <gun> snapshot\"), import again, then rotate the timestamp key here";
 
-    /// <summary>An expired file the server must re-sign with a key it does not hold.</summary>
+    /// <summary>
+    /// An expired file the server must re-sign with a key it does not hold. Clients refuse expired metadata, so the
+    /// rotation alone no longer works: a fresh copy from the server holding the key comes first.
+    /// </summary>
     public static string ExpiredWithoutKey(string gun, string role) =>
-        $"the {role} of {gun} expired and this server does not hold its {role} key; the repository owner must run "
-        + $"\"{RotateCommand(gun, role)}\" against this server";
+        $"the {role} of {gun} expired and this server does not hold its {role} key; import it again from the server "
+        + $"that holds the key (reading it there re-signs it), then the repository owner must run \"{RotateCommand(gun, role)}\" against this server";
 }
 
 /// <summary>
