@@ -242,6 +242,22 @@ public sealed class MirrorImportTests(MirrorSourceFixture fixture) : IClassFixtu
         Assert.Empty(await store.GetChangesAsync(null, 0, 100));
     }
 
+    [Fact]
+    public async Task GivenBearerToken_ReadsTheRepository_WithoutBasicCredentials()
+    {
+        var gun = fixture.Gun;
+        using var source = await fixture.AuthorizedClientAsync($"repository:{gun}:pull");
+        var tokenFile = _directory.Combine("token");
+        await File.WriteAllTextAsync(tokenFile, source.DefaultRequestHeaders.Authorization!.Parameter + "\n");
+
+        var (exit, output, error) = await ImportAsync(["--gun", gun, "--token-file", tokenFile]);
+
+        Assert.True(exit == ImportCommand.Success, $"exit {exit}\n{output}\n{error}");
+        Assert.DoesNotContain(source.DefaultRequestHeaders.Authorization!.Parameter!, output + error, StringComparison.Ordinal);
+        var store = _server.Services.GetRequiredService<IMetadataStore>();
+        Assert.Equal(await source.GetByteArrayAsync($"/v2/{gun}/_trust/tuf/targets/releases.json"), (await store.GetLatestAsync(gun, "targets/releases"))!.Data);
+    }
+
     private async Task<(int Exit, string Output, string Error)> ImportAsync(string[] arguments, string? stdin = null, string? url = null, string? caFile = null)
     {
         using var output = new StringWriter();

@@ -223,6 +223,7 @@ public static partial class ImportCommand
     private static string DestinationOf(IServiceProvider services) =>
         services.GetRequiredService<IOptions<StorageOptions>>().Value.Provider + " metadata store";
 
-    private static string OneLine(Exception ex) =>
+    /// <summary>An exception's innermost message on one line, for one-line command errors.</summary>
+    internal static string OneLine(Exception ex) =>
         string.Join(' ', ex.GetBaseException().Message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 }

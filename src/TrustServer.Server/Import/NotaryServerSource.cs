@@ -366,7 +366,7 @@ public sealed class NotaryServerSource : INotarySource
         }
         catch (HttpRequestException ex)
         {
-            throw new ImportSourceException($"{Description} cannot be reached: {OneLine(ex)}", ex);
+            throw new ImportSourceException($"{Description} cannot be reached: {ImportCommand.OneLine(ex)}", ex);
         }
         catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -403,7 +403,7 @@ public sealed class NotaryServerSource : INotarySource
         }
         catch (HttpRequestException ex)
         {
-            throw new ImportSourceException($"the token realm {realm.GetLeftPart(UriPartial.Path)} cannot be reached: {OneLine(ex)}", ex);
+            throw new ImportSourceException($"the token realm {realm.GetLeftPart(UriPartial.Path)} cannot be reached: {ImportCommand.OneLine(ex)}", ex);
         }
 
         using (response)
@@ -536,7 +536,4 @@ public sealed class NotaryServerSource : INotarySource
     private static bool IsSafeGun(string gun) =>
         gun.Length is > 0 and <= 255 && !gun.Contains("..", StringComparison.Ordinal) && !gun.StartsWith('/')
         && gun.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or '/' or ':');
-
-    private static string OneLine(Exception ex) =>
-        string.Join(' ', ex.GetBaseException().Message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 }
