@@ -11,6 +11,7 @@ namespace TrustServer.Compat.Tests.Import;
 /// TrustServer serves byte for byte; the clients that used the original carry on; re-runs are incremental; bad input
 /// is reported per repository and row and leaves nothing half-written.
 /// </summary>
+[Collection(NotaryImportCollection.Name)]
 public sealed class NotaryDbImportTests(NotaryDeploymentFixture fixture) : IClassFixture<NotaryDeploymentFixture>, IDisposable
 {
     private readonly TemporaryDirectory _directory = new("notary-import");

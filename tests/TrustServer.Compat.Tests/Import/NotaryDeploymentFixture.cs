@@ -16,7 +16,7 @@ public sealed class NotaryDeploymentFixture : IAsyncLifetime
     /// <summary>The passphrase alias notary-signer encrypts keys under, and its passphrase (also set for this process).</summary>
     public const string Alias = "timestamp_1";
 
-    public const string Passphrase = "import-test-signer-passphrase";
+    public const string Passphrase = ReferenceNotaryDeployment.SignerPassphrase;
 
     private readonly TemporaryDirectory _directory = new("notary-deployment");
     private readonly List<IDisposable> _owned = [];
