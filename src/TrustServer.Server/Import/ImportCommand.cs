@@ -84,6 +84,12 @@ public static partial class ImportCommand
             await error.WriteLineAsync(ValidatedOptions.ErrorLine(ex));
             return Failure;
         }
+        catch (ArgumentException ex) when (ex.Message.Contains("data source", StringComparison.OrdinalIgnoreCase) || ex.Message.Contains("keyword", StringComparison.OrdinalIgnoreCase))
+        {
+            // A malformed connection string in the configuration (the message names the keyword, not its value).
+            await error.WriteLineAsync($"TrustServer: configuration error: {OneLine(ex)}");
+            return Failure;
+        }
         catch (ImportSourceException ex)
         {
             await error.WriteLineAsync($"import: {ex.Message}");

@@ -34,7 +34,7 @@ public sealed record ImportRunOptions
 /// verifies what the server will serve with <see cref="RepositoryVerifier"/>. Progress goes to
 /// <paramref name="progress"/> (stderr), at most once a second.
 /// </summary>
-public sealed class NotaryImporter(IMetadataImportWriter writer, IMetadataReader store, RepositoryVerifier verifier, TextWriter progress, TimeProvider timeProvider)
+public sealed class NotaryImporter(IMetadataImportWriter writer, IMetadataStore store, RepositoryVerifier verifier, TextWriter progress, TimeProvider timeProvider)
 {
     /// <summary>Imports (or, in a dry run, checks) everything <paramref name="source"/> holds.</summary>
     /// <exception cref="ImportSourceException">The source cannot be read.</exception>
@@ -52,11 +52,18 @@ public sealed class NotaryImporter(IMetadataImportWriter writer, IMetadataReader
             await writer.ReserveChangeIdsAsync(inventory.HighestChangeId, options.ChangefeedHeadroom, cancellationToken).ConfigureAwait(false);
         }
 
+        // A dry run against a destination without the schema yet compares with nothing: everything would be added.
+        var compare = !options.DryRun || await store.IsOperationalAsync(cancellationToken).ConfigureAwait(false);
+        if (!compare)
+        {
+            report.Notes.Add("the destination has no schema yet (run `migrate` or a real import): rows were not compared with it");
+        }
+
         var meter = new ProgressMeter(progress, inventory.TotalRows, inventory.Guns.Count, clock);
         var highestImported = 0L;
         await foreach (var repository in source.ReadAsync(inventory.Guns, Math.Max(1, options.BatchRows), cancellationToken).ConfigureAwait(false))
         {
-            var gun = await ImportOneAsync(repository, options.DryRun, cancellationToken).ConfigureAwait(false);
+            var gun = await ImportOneAsync(repository, options.DryRun, compare, cancellationToken).ConfigureAwait(false);
             report.Guns.Add(gun);
             highestImported = Math.Max(highestImported, repository.Changes.Select(c => c.Id).DefaultIfEmpty().Max());
             report.Rows += repository.Files.Count + repository.Changes.Count;
@@ -74,7 +81,7 @@ public sealed class NotaryImporter(IMetadataImportWriter writer, IMetadataReader
         return report;
     }
 
-    private async Task<GunReport> ImportOneAsync(SourceRepository repository, bool dryRun, CancellationToken cancellationToken)
+    private async Task<GunReport> ImportOneAsync(SourceRepository repository, bool dryRun, bool compare, CancellationToken cancellationToken)
     {
         var report = new GunReport(repository.Gun);
         report.Problems.AddRange(repository.Problems);
@@ -85,7 +92,9 @@ public sealed class NotaryImporter(IMetadataImportWriter writer, IMetadataReader
             return report;
         }
 
-        var result = await writer.ImportAsync(repository.Gun, repository.Files, repository.Changes, dryRun, cancellationToken).ConfigureAwait(false);
+        var result = compare
+            ? await writer.ImportAsync(repository.Gun, repository.Files, repository.Changes, dryRun, cancellationToken).ConfigureAwait(false)
+            : new GunImportResult(repository.Gun, repository.Files.Count, 0, 0, repository.Changes.Count, 0, [], DryRun: true);
         report.Conflicts.AddRange(result.Conflicts.Select(c => c.Detail));
         report.Written = result.Succeeded && !dryRun;
         (report.FilesAdded, report.FilesSkipped, report.FilesRemoved, report.ChangesAdded, report.ChangesSkipped) =

@@ -5,6 +5,7 @@ using Microsoft.EntityFrameworkCore;
 using TrustServer.Signing.Encryption;
 using TrustServer.Signing.Keys;
 using TrustServer.Signing.Tests.Support;
+using TrustServer.Testing;
 using TrustServer.Tuf.Keys;
 
 namespace TrustServer.Signing.Tests.Keys;
@@ -352,26 +353,20 @@ public abstract class KeyStoreContractTests(IKeyDatabase database)
 public sealed class PostgresKeyStoreTests(PostgresKeyDatabaseFixture database)
     : KeyStoreContractTests(database), IClassFixture<PostgresKeyDatabaseFixture>
 {
-    // A database whose private_keys table was created by notary-signer's own migration (same columns, types and
-    // constraint names, written out here from the spec, signer.md §5) is adopted by our first migration.
+    // A database whose private_keys table was created by notary-signer's own migration (the same columns, types and
+    // constraint names, and golang-migrate's schema_migrations table: NotaryServerSchema) is adopted by our first migration.
     [Fact]
     public async Task Migrate_ExistingNotarySignerTable_IsAdoptedWithItsRows()
     {
         await using var scratch = await Database.CreateScratchAsync();
         var key = await KeyDatabase.NewStore(Database).CreateKeyAsync(NewGun(), "timestamp", KeyType.Ecdsa);
         var row = await KeyDatabase.ReadRowAsync(Database, key.KeyId);
+        await NotaryServerSchema.CreateSignerTablesAsync(NotaryDatabaseProvider.Postgres, scratch.ConnectionString);
         await using (var connection = new Npgsql.NpgsqlConnection(scratch.ConnectionString))
         {
             await connection.OpenAsync();
             await using var create = new Npgsql.NpgsqlCommand(
                 """
-                CREATE TABLE "private_keys" (
-                    "id" serial PRIMARY KEY, "created_at" timestamp NULL DEFAULT NULL, "updated_at" timestamp NULL DEFAULT NULL,
-                    "deleted_at" timestamp NULL DEFAULT NULL, "key_id" varchar(255) NOT NULL, "encryption_alg" varchar(255) NOT NULL,
-                    "keywrap_alg" varchar(255) NOT NULL, "algorithm" varchar(50) NOT NULL, "passphrase_alias" varchar(50) NOT NULL,
-                    "public" bytea NOT NULL, "private" bytea NOT NULL, "gun" varchar(255) NOT NULL, "role" varchar(255) NOT NULL,
-                    "last_used" timestamp NULL DEFAULT NULL,
-                    CONSTRAINT "key_id" UNIQUE ("key_id"), CONSTRAINT "key_id_2" UNIQUE ("key_id", "algorithm"));
                 INSERT INTO private_keys (created_at, updated_at, key_id, encryption_alg, keywrap_alg, algorithm, passphrase_alias, public, private, gun, role)
                 VALUES (now(), now(), @keyId, 'A256GCM', 'PBES2-HS256+A128KW', 'ecdsa', 'timestamp_1', @public, @private, 'docker.io/library/adopted', 'timestamp');
                 """,
