@@ -109,7 +109,7 @@ public sealed class ImportedServerKeysTests : IAsyncLifetime
 
         var refused = await owner.RunAsync(["-s", Server.Url, "add", gun, "v2", hello, "--publish"]);
         Assert.False(refused.Succeeded, refused.ToString());
-        Assert.Contains(ServerKeyFix.NeitherKeyHeld, refused.StandardOutput + refused.StandardError, StringComparison.Ordinal);
+        Assert.Contains(ServerKeyFix.NeitherKeyHeld(gun), refused.StandardOutput + refused.StandardError, StringComparison.Ordinal);
         var rotateHere = await owner.RunAsync(["-s", Server.Url, "key", "rotate", gun, "timestamp", "-r"]);
         Assert.False(rotateHere.Succeeded, rotateHere.ToString());
         Assert.Equal(copied, await CurrentAsync(gun));

@@ -54,9 +54,9 @@ public static class ServerKeyFix
     public static string RotateCommand(string gun, string role) => $"notary key rotate {gun} {role} -r";
 
     /// <summary>Neither snapshot nor timestamp key held (both stayed with a hosted server): the client's one-role rotations cannot help.</summary>
-    public const string NeitherKeyHeld =
+    public static string NeitherKeyHeld(string gun) =>
         "this server holds neither the snapshot nor the timestamp key: make the snapshot a client key on the server the "
-        + "repository came from (\"notary key rotate <gun> snapshot\"), import again, then rotate the timestamp key here";
+        + $"repository came from (\"notary key rotate {gun} snapshot\"), import again, then rotate the timestamp key here";
 
     /// <summary>
     /// An expired file the server must re-sign with a key it does not hold. Clients refuse expired metadata, so the

@@ -318,7 +318,7 @@ public sealed class UpdateValidator(TimeProvider timeProvider)
                 ValidationErrorKind.BadHierarchy,
                 "no snapshot was included in update and server does not hold current snapshot key for repository; " + (timestampHeld
                     ? $"sign the snapshot on the client, or run \"{ServerKeyFix.RotateCommand(gun, RoleName.Snapshot)}\" against this server"
-                    : ServerKeyFix.NeitherKeyHeld),
+                    : ServerKeyFix.NeitherKeyHeld(gun)),
                 RoleName.Snapshot);
         }
 

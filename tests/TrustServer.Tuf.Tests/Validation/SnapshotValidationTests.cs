@@ -401,7 +401,7 @@ public sealed class SnapshotValidationTests
 
         var result = await repo.PublishAsync(("targets", repo.Targets(2)));
 
-        UpdateAssert.Rejected(result, ValidationErrorKind.BadHierarchy, CannotSignGo + "; " + ServerKeyFix.NeitherKeyHeld, "snapshot");
+        UpdateAssert.Rejected(result, ValidationErrorKind.BadHierarchy, CannotSignGo + "; " + ServerKeyFix.NeitherKeyHeld(repo.Gun), "snapshot");
     }
 
     [Fact]
