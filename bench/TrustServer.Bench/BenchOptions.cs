@@ -16,7 +16,9 @@ internal sealed class BenchOptions
           --connections <list>    wrk connection counts, comma separated (default 16,64)
           --threads <n>           wrk threads (default 2: the machine has 2 cores)
           --parallel-repos <n>    repositories published in parallel (default 8)
-          --only <part>           run one part only: reads (the GET rows), publishes, uploads (large invalid uploads) or growth
+          --only <part>           run one part only: reads (the GET rows), publishes, uploads (large invalid uploads), growth
+                                  or import (`TrustServer.Server import notary-db` from a synthetic notary-server database)
+          --import-rows <n>       import row: tuf_files rows of the synthetic source, at least (default 100000)
           --growth-publishes <n>  growth row: publishes to one repository whose targets.json grows by one target
                                   each (default 10000; 0 skips the row; it runs only with --only growth)
           --growth-sample-every <n>  memory sample every n publishes (default 1000)
@@ -58,6 +60,12 @@ internal sealed class BenchOptions
 
     /// <summary>Whether the growth row runs (<c>--only growth</c>).</summary>
     public bool RunGrowth { get; private set; }
+
+    /// <summary>Whether the import row runs (<c>--only import</c>).</summary>
+    public bool RunImport { get; private set; }
+
+    /// <summary>tuf_files rows of the import row's synthetic source.</summary>
+    public int ImportRows { get; private set; } = 100_000;
 
     /// <summary>Publishes of the growth row, per server.</summary>
     public int GrowthPublishes { get; private set; } = 10_000;
@@ -121,14 +129,18 @@ internal sealed class BenchOptions
                     options.ParallelRepositories = Positive(Next(), "--parallel-repos");
                     break;
                 case "--only":
-                    (options.RunReads, options.RunPublishes, options.RunUploads, options.RunGrowth) = Next() switch
+                    (options.RunReads, options.RunPublishes, options.RunUploads, options.RunGrowth, options.RunImport) = Next() switch
                     {
-                        "reads" => (true, false, false, false),
-                        "publishes" => (false, true, false, false),
-                        "uploads" => (false, false, true, false),
-                        "growth" => (false, false, false, true),
-                        var part => throw new ArgumentException($"--only: '{part}' is not 'reads', 'publishes', 'uploads' or 'growth'"),
+                        "reads" => (true, false, false, false, false),
+                        "publishes" => (false, true, false, false, false),
+                        "uploads" => (false, false, true, false, false),
+                        "growth" => (false, false, false, true, false),
+                        "import" => (false, false, false, false, true),
+                        var part => throw new ArgumentException($"--only: '{part}' is not 'reads', 'publishes', 'uploads', 'growth' or 'import'"),
                     };
+                    break;
+                case "--import-rows":
+                    options.ImportRows = Positive(Next(), "--import-rows");
                     break;
                 case "--growth-publishes":
                     options.GrowthPublishes = NonNegative(Next(), "--growth-publishes");

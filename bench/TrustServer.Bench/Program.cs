@@ -35,6 +35,11 @@ AppDomain.CurrentDomain.ProcessExit += (_, _) => ChildProcess.KillAll();
 
 try
 {
+    if (options.RunImport)
+    {
+        return await ImportBench.RunAsync(options, cancellation.Token);
+    }
+
     await BenchRunner.RunAsync(options, cancellation.Token);
     return 0;
 }

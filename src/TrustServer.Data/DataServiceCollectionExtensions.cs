@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using TrustServer.Data.Import;
 using TrustServer.Data.Providers;
 
 namespace TrustServer.Data;
@@ -59,11 +60,13 @@ public static class DataServiceCollectionExtensions
             sp.GetRequiredService<IMetadataDbContextFactory>(),
             sp.GetService<TimeProvider>() ?? TimeProvider.System,
             sp.GetService<ILoggerFactory>()?.CreateLogger<EfAuditLog>() ?? NullLogger<EfAuditLog>.Instance));
-        services.AddSingleton<IMetadataStore>(sp => new EfMetadataStore(
+        services.AddSingleton(sp => new EfMetadataStore(
             sp.GetRequiredService<IMetadataDbContextFactory>(),
             DatabaseOf(sp).Provider,
             sp.GetService<TimeProvider>() ?? TimeProvider.System,
             sp.GetService<ILoggerFactory>()?.CreateLogger<EfMetadataStore>() ?? NullLogger<EfMetadataStore>.Instance));
+        services.AddSingleton<IMetadataStore>(sp => sp.GetRequiredService<EfMetadataStore>());
+        services.AddSingleton<IMetadataImportWriter>(sp => sp.GetRequiredService<EfMetadataStore>());
         return services;
     }
 

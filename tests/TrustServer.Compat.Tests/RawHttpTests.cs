@@ -165,7 +165,8 @@ public abstract class RawHttpTests(TrustServerInstance server)
         await AssertError(await Http.PostAsync(url, Multipart(("files", "targets.json", "[1,2]"u8.ToArray()))), 400, "MALFORMED_JSON");
         await AssertError(await Http.PostAsync(url, Multipart(("files", "targets", targets), ("files", "snapshot", snapshot))), 400, "VERSION", "{}");
         await AssertError(await Http.PostAsync(url, Multipart(("files", "targets", targets))), 400, "INVALID_UPDATE",
-            "{\"Name\":\"ErrBadHierarchy\",\"Error\":{\"Missing\":\"snapshot\",\"Msg\":\"no snapshot was included in update and server does not hold current snapshot key for repository\"}}");
+            "{\"Name\":\"ErrBadHierarchy\",\"Error\":{\"Missing\":\"snapshot\",\"Msg\":\"no snapshot was included in update and server does not hold current snapshot key for repository; "
+            + $"sign the snapshot on the client, or run \\\"notary key rotate {gun} snapshot -r\\\" against this server\"}}}}");
         var tamperedTargets = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(targets).Replace("\"version\":", "\"version\": ", StringComparison.Ordinal));
         await AssertError(await Http.PostAsync(url, Multipart(("files", "targets", tamperedTargets), ("files", "snapshot", snapshot))), 400, "INVALID_UPDATE");
         // A multipart body without parts, exactly as the Go client writes it for an empty publish.

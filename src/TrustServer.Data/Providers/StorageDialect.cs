@@ -23,6 +23,12 @@ internal abstract class StorageDialect
     /// <summary>Whether <paramref name="exception"/> (or an inner exception) is a UNIQUE constraint violation.</summary>
     public abstract bool IsUniqueViolation(Exception exception);
 
+    /// <summary>
+    /// SQL that moves the changefeed's id generator so that the next generated id is above <c>{0}</c> and above every
+    /// stored id, never backwards (imports insert records with explicit ids, which generators do not see).
+    /// </summary>
+    public abstract string ReserveChangeIdsSql { get; }
+
     /// <summary>The dialect of <paramref name="provider"/>.</summary>
     public static StorageDialect For(StorageProvider provider) => provider switch
     {
@@ -109,6 +115,12 @@ internal abstract class StorageDialect
         public override bool IsUniqueViolation(Exception exception) =>
             Find<PostgresException>(exception)?.SqlState == PostgresErrorCodes.UniqueViolation;
 
+        // nextval consumes one id (a gap, as any rolled-back insert leaves): it is what makes this never go backwards.
+        public override string ReserveChangeIdsSql => """
+            SELECT setval(pg_get_serial_sequence('changefeed', 'id'),
+                GREATEST({0}, (SELECT COALESCE(MAX(id), 0) FROM changefeed), nextval(pg_get_serial_sequence('changefeed', 'id'))))
+            """;
+
         internal static long LockKey(string gun) =>
             BinaryPrimitives.ReadInt64BigEndian(SHA256.HashData(Encoding.UTF8.GetBytes(LockNamespace + gun)));
     }
@@ -150,5 +162,12 @@ internal abstract class StorageDialect
 
         public override bool IsUniqueViolation(Exception exception) =>
             Find<SqliteException>(exception)?.SqliteExtendedErrorCode is ConstraintUnique or ConstraintPrimaryKey;
+
+        // AUTOINCREMENT tables take max(rowid, sqlite_sequence.seq) + 1; the row exists once the table had a row.
+        public override string ReserveChangeIdsSql => """
+            UPDATE sqlite_sequence SET seq = MAX(seq, {0}, (SELECT COALESCE(MAX(id), 0) FROM changefeed)) WHERE name = 'changefeed';
+            INSERT INTO sqlite_sequence (name, seq) SELECT 'changefeed', MAX({0}, (SELECT COALESCE(MAX(id), 0) FROM changefeed))
+                WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'changefeed');
+            """;
     }
 }

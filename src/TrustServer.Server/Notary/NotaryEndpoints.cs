@@ -133,6 +133,12 @@ internal static partial class NotaryEndpoints
                 _ => await Service<CurrentChainReader>(context).GetCurrentAsync(gun, role, context.RequestAborted),
             };
         }
+        catch (ServerKeyNotHeldException e)
+        {
+            // Not Go's 500: the client prints the detail of a 400 only, and this one names the fix (README, deviations).
+            LogReadFailed(Logger(context), gun, role, e.Message);
+            return NotaryErrors.Of(NotaryErrorCode.InvalidUpdate, ValidationDetail(new ValidationError(ValidationErrorKind.Validation, e.Message)));
+        }
         catch (Exception e) when (e is ChainRenewalException or TufFormatException)
         {
             // Go answers 500 UNKNOWN when an expired file cannot be re-signed or stored metadata is unreadable.

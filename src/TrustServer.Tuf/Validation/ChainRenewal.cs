@@ -34,7 +34,38 @@ public sealed record RenewedChain(ChainFile? Snapshot, ChainFile Timestamp)
 }
 
 /// <summary>The server cannot renew the chain (key not held, invalid root or snapshot); the message says why.</summary>
-public sealed class ChainRenewalException(string message) : Exception(message);
+public class ChainRenewalException(string message) : Exception(message);
+
+/// <summary>
+/// The chain needs a server signature with a role's key that the server does not hold (a repository imported from a
+/// server that kept its keys); the message names the fix the repository owner runs.
+/// </summary>
+public sealed class ServerKeyNotHeldException(string gun, string role)
+    : ChainRenewalException(ServerKeyFix.ExpiredWithoutKey(gun, role))
+{
+    /// <summary>The role (timestamp or snapshot) whose key is missing.</summary>
+    public string Role { get; } = role;
+}
+
+/// <summary>The texts that tell a repository owner how to give the server a key it does not hold.</summary>
+public static class ServerKeyFix
+{
+    /// <summary>The command that makes this server's key the role's key: <c>notary key rotate &lt;gun&gt; &lt;role&gt; -r</c>.</summary>
+    public static string RotateCommand(string gun, string role) => $"notary key rotate {gun} {role} -r";
+
+    /// <summary>Neither snapshot nor timestamp key held (both stayed with a hosted server): the client's one-role rotations cannot help.</summary>
+    public static string NeitherKeyHeld(string gun) =>
+        "this server holds neither the snapshot nor the timestamp key: make the snapshot a client key on the server the "
+        + $"repository came from (\"notary key rotate {gun} snapshot\"), import again, then rotate the timestamp key here";
+
+    /// <summary>
+    /// An expired file the server must re-sign with a key it does not hold. Clients refuse expired metadata, so the
+    /// rotation alone no longer works: a fresh copy from the server holding the key comes first.
+    /// </summary>
+    public static string ExpiredWithoutKey(string gun, string role) =>
+        $"the {role} of {gun} expired and this server does not hold its {role} key; import it again from the server "
+        + $"that holds the key (reading it there re-signs it), then the repository owner must run \"{RotateCommand(gun, role)}\" against this server";
+}
 
 /// <summary>
 /// The server's side of keeping a repository valid without its owner (spec server-api.md §6): decides whether the
@@ -80,7 +111,7 @@ public sealed class ChainRenewal(TimeProvider timeProvider)
         {
             var body = _builder.SnapshotBody(snapshot.Metadata, [new(RoleName.Root, rootFile)]);
             var signed = await ServerMetadataBuilder.SignAsync(gun, root.GetBaseRole(RoleName.Snapshot), body, signer, cancellationToken).ConfigureAwait(false)
-                ?? throw new ChainRenewalException("the snapshot expired and the server does not hold the snapshot key");
+                ?? throw new ServerKeyNotHeldException(gun, RoleName.Snapshot);
             snapshot = renewedSnapshot = new ChainFile(signed, MetaListMetadata.SnapshotFromEnvelope(SignedEnvelope.Parse(signed)));
         }
         else if (ThresholdVerifier.Verify(snapshot.Metadata.Envelope, root.GetBaseRole(RoleName.Snapshot)) is { } problem)
@@ -90,7 +121,7 @@ public sealed class ChainRenewal(TimeProvider timeProvider)
 
         var timestampBody = _builder.TimestampBody(chain.Timestamp.Metadata, snapshot.Bytes);
         var timestamp = await ServerMetadataBuilder.SignAsync(gun, root.GetBaseRole(RoleName.Timestamp), timestampBody, signer, cancellationToken).ConfigureAwait(false)
-            ?? throw new ChainRenewalException("the server does not hold the timestamp key");
+            ?? throw new ServerKeyNotHeldException(gun, RoleName.Timestamp);
         return new RenewedChain(renewedSnapshot, new ChainFile(timestamp, MetaListMetadata.TimestampFromEnvelope(SignedEnvelope.Parse(timestamp))));
     }
 

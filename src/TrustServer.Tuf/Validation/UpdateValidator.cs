@@ -306,9 +306,19 @@ public sealed class UpdateValidator(TimeProvider timeProvider)
             // this update: the entries a generated snapshot replaces (§5.2 step 3).
             var body = builder.SnapshotBody(previous, _notChecksummed);
             var file = await ServerMetadataBuilder.SignAsync(gun, _root!.GetBaseRole(RoleName.Snapshot), body, signer, cancellationToken).ConfigureAwait(false);
-            return file ?? throw Reject(
+            if (file is not null)
+            {
+                return file;
+            }
+
+            // Notary's message, then the way out. When the timestamp key is missing too (a repository whose server
+            // keys stayed with the server it came from), no single rotation by the notary client can help.
+            var timestampHeld = await ServerMetadataBuilder.SignAsync(gun, _root.GetBaseRole(RoleName.Timestamp), body, signer, cancellationToken).ConfigureAwait(false) is not null;
+            throw Reject(
                 ValidationErrorKind.BadHierarchy,
-                "no snapshot was included in update and server does not hold current snapshot key for repository",
+                "no snapshot was included in update and server does not hold current snapshot key for repository; " + (timestampHeld
+                    ? $"sign the snapshot on the client, or run \"{ServerKeyFix.RotateCommand(gun, RoleName.Snapshot)}\" against this server"
+                    : ServerKeyFix.NeitherKeyHeld(gun)),
                 RoleName.Snapshot);
         }
 
@@ -325,8 +335,10 @@ public sealed class UpdateValidator(TimeProvider timeProvider)
             var body = builder.TimestampBody(previous, snapshotBytes);
             var file = await ServerMetadataBuilder.SignAsync(gun, _root!.GetBaseRole(RoleName.Timestamp), body, signer, cancellationToken).ConfigureAwait(false);
 
-            // Notary's message, two spaces included (spec validation.md §6 step 4).
-            return file ?? throw Reject(ValidationErrorKind.BadRoot, "no  timestamp keys exist on the server");
+            // Notary's message, two spaces included (spec validation.md §6 step 4), then the way out.
+            return file ?? throw Reject(
+                ValidationErrorKind.BadRoot,
+                $"no  timestamp keys exist on the server; the repository owner must run \"{ServerKeyFix.RotateCommand(gun, RoleName.Timestamp)}\" against this server");
         }
 
         // Go's minimum-version check, plus the bounds that keep versions signable and the role updatable.

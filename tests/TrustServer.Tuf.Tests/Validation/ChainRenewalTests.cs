@@ -94,9 +94,10 @@ public sealed class ChainRenewalTests
         var chain = Chain(repo);
         repo.Clock.Now = repo.Clock.Now.AddMonths(6);
 
-        var error = await Assert.ThrowsAsync<ChainRenewalException>(() =>
+        var error = await Assert.ThrowsAsync<ServerKeyNotHeldException>(() =>
             Renewal(repo).RenewAsync(repo.Gun, repo.Current("root"), chain, RenewalNeed.SnapshotAndTimestamp, repo.Server, default));
-        Assert.Contains("does not hold the snapshot key", error.Message, StringComparison.Ordinal);
+        Assert.Equal("snapshot", error.Role);
+        Assert.Contains($"\"notary key rotate {repo.Gun} snapshot -r\"", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -106,9 +107,10 @@ public sealed class ChainRenewalTests
         await repo.InitializeAsync();
         repo.Server.Forget(repo.TimestampKey.Key);
 
-        var error = await Assert.ThrowsAsync<ChainRenewalException>(() =>
+        var error = await Assert.ThrowsAsync<ServerKeyNotHeldException>(() =>
             Renewal(repo).RenewAsync(repo.Gun, repo.Current("root"), Chain(repo), RenewalNeed.Timestamp, repo.Server, default));
-        Assert.Contains("timestamp key", error.Message, StringComparison.Ordinal);
+        Assert.Equal("timestamp", error.Role);
+        Assert.Contains($"\"notary key rotate {repo.Gun} timestamp -r\"", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

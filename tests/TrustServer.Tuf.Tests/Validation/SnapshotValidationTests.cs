@@ -11,7 +11,11 @@ namespace TrustServer.Tuf.Tests.Validation;
 /// <summary>Snapshots: uploaded (spec validation.md §5.1) and server-generated (§5.2).</summary>
 public sealed class SnapshotValidationTests
 {
-    private const string CannotSign = "no snapshot was included in update and server does not hold current snapshot key for repository";
+    private const string CannotSignGo = "no snapshot was included in update and server does not hold current snapshot key for repository";
+
+    // Notary's message, then the fix this server names.
+    private static string CannotSign(string gun) =>
+        CannotSignGo + $"; sign the snapshot on the client, or run \"notary key rotate {gun} snapshot -r\" against this server";
 
     // ---- §5.1 uploaded: signatures, structure, version, expiry ----
 
@@ -367,7 +371,7 @@ public sealed class SnapshotValidationTests
 
         var result = await repo.PublishAsync(("targets", repo.Targets(2)));
 
-        UpdateAssert.Rejected(result, ValidationErrorKind.BadHierarchy, CannotSign, "snapshot");
+        UpdateAssert.Rejected(result, ValidationErrorKind.BadHierarchy, CannotSign(repo.Gun), "snapshot");
     }
 
     [Fact]
@@ -381,9 +385,23 @@ public sealed class SnapshotValidationTests
         repo.Server.Hold(second.Key);
         var bothHeld = await repo.PublishAsync(("root", root), ("targets", repo.Targets(1)));
 
-        UpdateAssert.Rejected(oneHeld, ValidationErrorKind.BadHierarchy, CannotSign, "snapshot");
+        UpdateAssert.Rejected(oneHeld, ValidationErrorKind.BadHierarchy, CannotSign(repo.Gun), "snapshot");
         UpdateAssert.Accepted(bothHeld, "root", "targets", "snapshot", "timestamp");
         Assert.Equal(2, SignedEnvelope.Parse(UpdateAssert.File(bothHeld, "snapshot").Data).Signatures.Count);
+    }
+
+    [Fact]
+    public async Task Generated_ServerWithoutSnapshotAndTimestampKeys_NamesTheWayOut()
+    {
+        // A repository imported from a hosted server that kept both keys: no single rotation helps.
+        using var repo = new TestRepository(serverManagesSnapshot: true);
+        await repo.InitializeAsync();
+        repo.Server.Forget(repo.SnapshotKey.Key);
+        repo.Server.Forget(repo.TimestampKey.Key);
+
+        var result = await repo.PublishAsync(("targets", repo.Targets(2)));
+
+        UpdateAssert.Rejected(result, ValidationErrorKind.BadHierarchy, CannotSignGo + "; " + ServerKeyFix.NeitherKeyHeld(repo.Gun), "snapshot");
     }
 
     [Fact]
@@ -447,7 +465,7 @@ public sealed class SnapshotValidationTests
 
         var result = await repo.PublishAsync(("root", root));
 
-        UpdateAssert.Rejected(result, ValidationErrorKind.BadHierarchy, CannotSign, "snapshot");
+        UpdateAssert.Rejected(result, ValidationErrorKind.BadHierarchy, CannotSign(repo.Gun), "snapshot");
     }
 
     [Fact]
