@@ -1,6 +1,8 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Options;
 using TrustServer.Data;
 using TrustServer.Server.Observability;
+using TrustServer.Server.Options;
 using TrustServer.Signing;
 using TrustServer.Tuf.Metadata;
 using TrustServer.Tuf.Validation;
@@ -19,9 +21,10 @@ internal sealed record PublishOutcome(ValidationError? Rejection, bool VersionCo
 /// this replica's read cache (other replicas learn it from the changefeed).
 /// </summary>
 internal sealed partial class RepositoryPublisher(
-    IMetadataStore store, MetadataReadCache cache, CurrentChainReader chains, ISigningService signer, TimeProvider timeProvider, TrustServerMetrics metrics, ILogger<RepositoryPublisher> logger)
+    IMetadataStore store, MetadataReadCache cache, CurrentChainReader chains, ISigningService signer, TimeProvider timeProvider,
+    IOptions<SigningOptions> signing, TrustServerMetrics metrics, ILogger<RepositoryPublisher> logger)
 {
-    private readonly UpdateValidator _validator = new(timeProvider);
+    private readonly UpdateValidator _validator = new(timeProvider, signing.Value.Lifetimes.ToServerLifetimes());
 
     /// <summary>Validates an update against the stored state and commits it in one transaction.</summary>
     public async Task<PublishOutcome> PublishAsync(string gun, IReadOnlyList<MetadataUpload> uploads, CancellationToken cancellationToken)

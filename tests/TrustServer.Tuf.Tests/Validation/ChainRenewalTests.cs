@@ -59,7 +59,7 @@ public sealed class ChainRenewalTests
         Assert.Null(renewed.Snapshot);
         var timestamp = renewed.Timestamp.Metadata;
         Assert.Equal(chain.Timestamp.Metadata.Version + 1, timestamp.Version);
-        Assert.Equal(repo.Clock.Now + ServerMetadataBuilder.TimestampLifetime, timestamp.Expires.Instant);
+        Assert.Equal(repo.Clock.Now + ServerLifetimes.Default.Timestamp, timestamp.Expires.Instant);
         Assert.Equal(SHA256.HashData(repo.Current("snapshot")), timestamp.Meta["snapshot"].Hashes["sha256"]);
         Assert.Null(ThresholdVerifier.Verify(timestamp.Envelope, RootOf(repo).GetBaseRole("timestamp")));
         Assert.Equal([("timestamp", timestamp.Version)], renewed.Files.Select(f => (f.Role, f.Version)));
@@ -79,7 +79,7 @@ public sealed class ChainRenewalTests
 
         var snapshot = Assert.IsType<ChainFile>(renewed.Snapshot).Metadata;
         Assert.Equal(chain.Snapshot.Metadata.Version + 1, snapshot.Version);
-        Assert.Equal(repo.Clock.Now + ServerMetadataBuilder.SnapshotLifetime, snapshot.Expires.Instant);
+        Assert.Equal(repo.Clock.Now + ServerLifetimes.Default.Snapshot, snapshot.Expires.Instant);
         Assert.Equal(SHA256.HashData(root), snapshot.Meta["root"].Hashes["sha256"]);
         Assert.Equal(chain.Snapshot.Metadata.Meta["targets"].Hashes["sha256"], snapshot.Meta["targets"].Hashes["sha256"]);
         Assert.Equal(SHA256.HashData(renewed.Snapshot.Bytes), renewed.Timestamp.Metadata.Meta["snapshot"].Hashes["sha256"]);
