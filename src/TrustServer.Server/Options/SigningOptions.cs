@@ -46,6 +46,9 @@ public sealed class SigningOptions
 /// <summary>Lifetimes of the files the server signs (<c>Signing:Lifetimes</c>), for publishing and re-signing alike.</summary>
 public sealed class LifetimeOptions
 {
+    /// <summary>Configuration section (bound as <see cref="SigningOptions.Lifetimes"/>).</summary>
+    public const string Section = "Signing:Lifetimes";
+
     /// <summary>The shortest lifetime accepted (for drills and tests).</summary>
     public static readonly TimeSpan Shortest = TimeSpan.FromMinutes(1);
 
@@ -68,6 +71,9 @@ public sealed class LifetimeOptions
 /// <summary>The background re-signer (<c>Signing:Resigner</c>).</summary>
 public sealed class ResignerOptions
 {
+    /// <summary>Configuration section (bound as <see cref="SigningOptions.Resigner"/>).</summary>
+    public const string Section = "Signing:Resigner";
+
     /// <summary>Whether this replica takes part (one replica works at a time); off leaves only re-signing on read.</summary>
     public bool Enabled { get; set; } = true;
 
