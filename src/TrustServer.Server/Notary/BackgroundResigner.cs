@@ -20,8 +20,8 @@ namespace TrustServer.Server.Notary;
 /// advisory lock on a dedicated session; SQLite: the process). Replicas without it retry every
 /// <see cref="LeaseRetry"/>; one that loses it (its session ends) stops and forgets its schedule.</para>
 /// <para>The holder loads every repository in keyset pages into a <see cref="RenewalSchedule"/> and sleeps until
-/// the earliest renewal falls due, or until the changefeed is read again (every
-/// <c>Caching:Memory:ChangefeedPollSeconds</c>: new repositories are scheduled, deleted ones forgotten). Renewals
+/// the earliest renewal falls due, or until the changefeed is read again (every <see cref="DiscoveryInterval"/>: new
+/// repositories are scheduled, deleted ones forgotten). Renewals
 /// are paced to <c>Signing:Resigner:MaxPerSecond</c>, at most <c>BatchSize</c> per round. A repository whose root lists
 /// no timestamp key the server holds (imported, awaiting rotation) is never signed: skipped, counted and logged once,
 /// then looked at again only when it changes. When the signer or the database fails, every due repository waits
@@ -29,12 +29,15 @@ namespace TrustServer.Server.Notary;
 /// </remarks>
 internal sealed partial class BackgroundResigner(
     IMetadataStore store, IMetadataCatalog catalog, IWorkerLeases leases, CurrentChainReader chains, ChainResigner resigner,
-    ISigningService signer, ResignerStatus status, TimeProvider timeProvider, IOptions<SigningOptions> signing, IOptions<ReadCacheOptions> caching,
+    ISigningService signer, ResignerStatus status, TimeProvider timeProvider, IOptions<SigningOptions> signing,
     TrustServerMetrics metrics, ILogger<BackgroundResigner> logger)
     : BackgroundService
 {
     /// <summary>How often a replica without the lease asks for it again.</summary>
     public static readonly TimeSpan LeaseRetry = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the worker reads the changefeed for new and deleted repositories.</summary>
+    public static readonly TimeSpan DiscoveryInterval = TimeSpan.FromSeconds(2);
 
     /// <summary>The longest wait after failures before due repositories are tried again.</summary>
     public static readonly TimeSpan MaxBackoff = TimeSpan.FromMinutes(1);
@@ -44,7 +47,6 @@ internal sealed partial class BackgroundResigner(
 
     private readonly ResignerOptions _options = signing.Value.Resigner;
     private readonly ServerLifetimes _lifetimes = resigner.Lifetimes;
-    private readonly TimeSpan _changefeedPoll = TimeSpan.FromSeconds(caching.Value.ChangefeedPollSeconds);
     private readonly RenewalSchedule _schedule = new();
 
     // Which server-managed roles each repository's current root lets the server sign, by the root's checksum.
@@ -396,7 +398,7 @@ internal sealed partial class BackgroundResigner(
     // Until the earliest renewal or the next changefeed read, whichever comes first.
     private TimeSpan UntilNextRound()
     {
-        var wait = _changefeedPoll;
+        var wait = DiscoveryInterval;
         if (_schedule.NextDue is { } due && due - timeProvider.GetUtcNow() < wait)
         {
             wait = due - timeProvider.GetUtcNow();
