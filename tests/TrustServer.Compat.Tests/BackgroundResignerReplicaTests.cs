@@ -19,6 +19,7 @@ public sealed class BackgroundResignerReplicaTests : IClassFixture<PostgresDatab
     [
         new("Signing:Lifetimes:Timestamp", "00:01:00"),
         new("Signing:Lifetimes:RenewWhenRemaining", "0.9"),
+        new("Serilog:MinimumLevel:Override:TrustServer.Server.Notary.ChainResigner", "Information"), // the re-signs, by replica
     ];
 
     private readonly PostgresDatabaseFixture _database;
@@ -70,6 +71,7 @@ public sealed class BackgroundResignerReplicaTests : IClassFixture<PostgresDatab
         var (worker, workerLogs, standby, standbyLogs) = ResignsOf(_firstLogs, guns).Count > 0
             ? (_first, _firstLogs, _second!, _secondLogs)
             : (_second!, _secondLogs, _first, _firstLogs);
+        Assert.NotEmpty(ResignsOf(workerLogs, guns));
         Assert.Empty(ResignsOf(standbyLogs, guns));
         foreach (var gun in guns)
         {
@@ -112,7 +114,7 @@ public sealed class BackgroundResignerReplicaTests : IClassFixture<PostgresDatab
     }
 
     private static List<string> ResignsOf(CapturingLoggerProvider logs, IEnumerable<string> guns) =>
-        logs.Lines.Where(l => guns.Any(g => l.Contains($"Re-signed {g} (schedule)", StringComparison.Ordinal))).ToList();
+        logs.Lines.Where(l => guns.Any(g => l.Contains($"Re-signed \"{g}\" (\"schedule\")", StringComparison.Ordinal))).ToList();
 
     private static async Task<List<long>> VersionsAsync(IMetadataStore store, IEnumerable<string> guns)
     {
