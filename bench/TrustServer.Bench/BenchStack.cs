@@ -154,13 +154,13 @@ internal sealed class BenchStack : IDisposable
         throw new InvalidOperationException("Cannot find the repository root (TrustServer.sln) above " + AppContext.BaseDirectory);
     }
 
-    private static string Dll(string project)
+    internal static string Dll(string project)
     {
         var path = Path.Combine(RepositoryRoot(), "src", project, "bin", "Release", "net10.0", project + ".dll");
         return File.Exists(path) ? path : throw new InvalidOperationException($"{path} is missing: build Release first (bench/run.sh does).");
     }
 
-    private static string DotnetHost()
+    internal static string DotnetHost()
     {
         var self = Environment.ProcessPath;
         return self is not null && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
