@@ -31,7 +31,7 @@ internal static class Resigning
         ];
 
         progress($"resign: publishing {options.ResignRepositories} repositories (1-minute timestamps, re-signer off)");
-        using (var seeding = ChildProcess.Start("trustserver-seed", BenchStack.DotnetHost(), Arguments("--Signing:Lifetimes:Timestamp=00:01:00", "--Signing:Resigner:Enabled=false"),
+        using (var seeding = ChildProcess.Start("trustserver-seed", BenchStack.DotnetHost(), Arguments("--Signing:Lifetimes:Timestamp=00:01:00", "--Signing:Resigner:Enabled=false", "--RateLimits:KeyCreations=0"),
             Path.Combine(logDirectory, "trustserver-resign-seed.log"), work))
         {
             await WaitHealthyAsync(seeding, http, url, cancellationToken);
