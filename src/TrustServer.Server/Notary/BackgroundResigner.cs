@@ -409,6 +409,7 @@ internal sealed partial class BackgroundResigner(
 
     private void Publish()
     {
+        status.Report(_atRisk.Count, status.Reason);
         metrics.ResignerAtRisk.Set(_atRisk.Count);
         metrics.ResignerEarliestExpiry.Set(_schedule.EarliestExpiry is { } expiry ? expiry.ToUnixTimeMilliseconds() / 1000.0 : double.NaN);
     }
