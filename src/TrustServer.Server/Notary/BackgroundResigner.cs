@@ -99,7 +99,7 @@ internal sealed partial class BackgroundResigner(
                 if (!working)
                 {
                     await LoadAsync(stoppingToken);
-                    working = true;
+                    working = status.Working = true;
                     LogWorking(_schedule.Count);
                 }
 
@@ -120,7 +120,7 @@ internal sealed partial class BackgroundResigner(
             {
                 // Loading or following the changefeed failed (database unreachable): start over from a fresh load.
                 LogRoundFailed(e);
-                working = false;
+                working = status.Working = false;
                 await Task.Delay(NextBackoff(), timeProvider, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
             }
         }
@@ -151,6 +151,7 @@ internal sealed partial class BackgroundResigner(
 
     private void Forget()
     {
+        status.Working = false;
         _schedule.Clear();
         _holdings.Clear();
         _atRisk.Clear();

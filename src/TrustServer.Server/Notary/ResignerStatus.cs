@@ -8,6 +8,9 @@ internal sealed class ResignerStatus
 {
     private volatile Snapshot _current = new(0, null);
 
+    /// <summary>Whether this replica holds the re-signer's lease and works.</summary>
+    public bool Working { get; set; }
+
     /// <summary>Repositories due for re-signing that could not be renewed.</summary>
     public int AtRisk => _current.AtRisk;
 
