@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark of issue 7: TrustServer vs the reference notary-server 0.7.0 vs a bare Kestrel endpoint (C0).
 #
-#   bench/run.sh [--quick] [--duration <s>] [--publish-duration <s>] [--connections 16,64] [--help]
+#   bench/run.sh [--quick] [--duration <s>] [--publish-duration <s>] [--connections 16,64] [--only <part>] [--help]
+#   (--only resign: the background re-signer's throughput, TrustServer only)
 #
 # Installs what is missing (wrk, notary, PostgreSQL server binaries; apt, needs root or sudo), builds Release,
 # then runs bench/TrustServer.Bench. Results (raw wrk output, server logs, summary.md, summary.json) go to

@@ -16,9 +16,11 @@ internal sealed class BenchOptions
           --connections <list>    wrk connection counts, comma separated (default 16,64)
           --threads <n>           wrk threads (default 2: the machine has 2 cores)
           --parallel-repos <n>    repositories published in parallel (default 8)
-          --only <part>           run one part only: reads (the GET rows), publishes, uploads (large invalid uploads), growth
-                                  or import (`TrustServer.Server import notary-db` from a synthetic notary-server database)
+          --only <part>           run one part only: reads (the GET rows), publishes, uploads (large invalid uploads), growth,
+                                  import (`TrustServer.Server import notary-db` from a synthetic notary-server database)
+                                  or resign (background re-signer throughput; TrustServer only, embedded signer)
           --import-rows <n>       import row: tuf_files rows of the synthetic source, at least (default 100000)
+          --resign-repos <n>      repositories due at once in the resign row (default 1000)
           --growth-publishes <n>  growth row: publishes to one repository whose targets.json grows by one target
                                   each (default 10000; 0 skips the row; it runs only with --only growth)
           --growth-sample-every <n>  memory sample every n publishes (default 1000)
@@ -66,6 +68,12 @@ internal sealed class BenchOptions
 
     /// <summary>tuf_files rows of the import row's synthetic source.</summary>
     public int ImportRows { get; private set; } = 100_000;
+
+    /// <summary>Whether only the re-signer throughput row runs (<c>--only resign</c>).</summary>
+    public bool RunResign { get; private set; }
+
+    /// <summary>Repositories due at once in the re-signer row.</summary>
+    public int ResignRepositories { get; private set; } = 1_000;
 
     /// <summary>Publishes of the growth row, per server.</summary>
     public int GrowthPublishes { get; private set; } = 10_000;
@@ -129,18 +137,22 @@ internal sealed class BenchOptions
                     options.ParallelRepositories = Positive(Next(), "--parallel-repos");
                     break;
                 case "--only":
-                    (options.RunReads, options.RunPublishes, options.RunUploads, options.RunGrowth, options.RunImport) = Next() switch
+                    (options.RunReads, options.RunPublishes, options.RunUploads, options.RunGrowth, options.RunImport, options.RunResign) = Next() switch
                     {
-                        "reads" => (true, false, false, false, false),
-                        "publishes" => (false, true, false, false, false),
-                        "uploads" => (false, false, true, false, false),
-                        "growth" => (false, false, false, true, false),
-                        "import" => (false, false, false, false, true),
-                        var part => throw new ArgumentException($"--only: '{part}' is not 'reads', 'publishes', 'uploads', 'growth' or 'import'"),
+                        "reads" => (true, false, false, false, false, false),
+                        "publishes" => (false, true, false, false, false, false),
+                        "uploads" => (false, false, true, false, false, false),
+                        "growth" => (false, false, false, true, false, false),
+                        "import" => (false, false, false, false, true, false),
+                        "resign" => (false, false, false, false, false, true),
+                        var part => throw new ArgumentException($"--only: '{part}' is not 'reads', 'publishes', 'uploads', 'growth', 'import' or 'resign'"),
                     };
                     break;
                 case "--import-rows":
                     options.ImportRows = Positive(Next(), "--import-rows");
+                    break;
+                case "--resign-repos":
+                    options.ResignRepositories = Positive(Next(), "--resign-repos");
                     break;
                 case "--growth-publishes":
                     options.GrowthPublishes = NonNegative(Next(), "--growth-publishes");

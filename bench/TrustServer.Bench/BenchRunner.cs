@@ -30,6 +30,13 @@ internal static class BenchRunner
         var clock = Stopwatch.StartNew();
         void Progress(string message) => Console.WriteLine($"[{clock.Elapsed:mm\\:ss}] {message}");
 
+        if (options.RunResign)
+        {
+            Progress($"results in {resultsDirectory}");
+            await Resigning.RunAsync(options, resultsDirectory, logDirectory, Progress, cancellationToken);
+            return;
+        }
+
         if (options.RunReads && Wrk.FindExecutable() is null)
         {
             throw new InvalidOperationException("wrk is not installed: `apt-get install -y wrk` (bench/run.sh does this).");

@@ -55,6 +55,9 @@ public static class DataServiceCollectionExtensions
         services.AddSingleton<IChangeSignal>(sp => DatabaseOf(sp) is { Provider: StorageProvider.Postgres } postgres
             ? new PostgresChangeSignal(postgres.ConnectionString)
             : new PollingChangeSignal());
+        services.AddSingleton<IWorkerLeases>(sp => DatabaseOf(sp) is { Provider: StorageProvider.Postgres } postgres
+            ? new PostgresWorkerLeases(postgres.ConnectionString)
+            : new ProcessWorkerLeases());
         services.AddSingleton<IMetadataCatalog>(sp => new EfMetadataCatalog(sp.GetRequiredService<IMetadataDbContextFactory>()));
         services.AddSingleton<IAuditLog>(sp => new EfAuditLog(
             sp.GetRequiredService<IMetadataDbContextFactory>(),

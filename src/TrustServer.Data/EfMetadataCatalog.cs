@@ -41,4 +41,17 @@ internal sealed class EfMetadataCatalog(IMetadataDbContextFactory contexts) : IM
         return await db.TufFiles.AsNoTracking().Where(f => f.Gun == gun).Select(f => f.Role).Distinct().OrderBy(r => r)
             .ToListAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    public async Task<IReadOnlyList<string>> ListGunsWithTimestampAsync(string? after, int take, CancellationToken cancellationToken = default)
+    {
+        await using var db = await contexts.CreateAsync(cancellationToken).ConfigureAwait(false);
+        var files = db.TufFiles.AsNoTracking().Where(f => f.Role == TrustServer.Tuf.Metadata.RoleName.Timestamp);
+        if (after is not null)
+        {
+            // gun > @after in the column's collation, the same order as ORDER BY: pages neither overlap nor skip.
+            files = files.Where(f => string.Compare(f.Gun, after) > 0);
+        }
+
+        return await files.Select(f => f.Gun).Distinct().OrderBy(g => g).Take(take).ToListAsync(cancellationToken).ConfigureAwait(false);
+    }
 }

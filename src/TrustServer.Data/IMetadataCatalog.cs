@@ -20,4 +20,10 @@ public interface IMetadataCatalog
 
     /// <summary>The roles stored for a repository (empty when the repository is unknown).</summary>
     Task<IReadOnlyList<string>> GetRolesAsync(string gun, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Up to <paramref name="take"/> GUNs that hold a timestamp, in ordinal order, after <paramref name="after"/>
+    /// (from the first when null): keyset pages for walking every repository.
+    /// </summary>
+    Task<IReadOnlyList<string>> ListGunsWithTimestampAsync(string? after, int take, CancellationToken cancellationToken = default);
 }

@@ -45,7 +45,10 @@ public static class TrustServerHost
         builder.Services.AddSingleton<MetadataReadCache>();
         builder.Services.AddHostedService<CacheInvalidationService>();
         builder.Services.AddSingleton<CurrentChainReader>();
+        builder.Services.AddSingleton<ChainResigner>();
         builder.Services.AddSingleton<LazyResigner>();
+        builder.Services.AddSingleton<ResignerStatus>();
+        builder.Services.AddHostedService<BackgroundResigner>();
         builder.Services.AddSingleton<RepositoryPublisher>();
         builder.Services.AddSingleton<ServerKeys>();
         builder.Services.AddSingleton<UploadGate>();

@@ -140,7 +140,7 @@ public sealed class ImportedServerKeysTests : IAsyncLifetime
             .Select(f => new MetadataFile(f.Key, SignedEnvelope.Parse(f.Value).Version, f.Value))
             .Where(f => f.Version > highest.GetValueOrDefault(f.Role))
             .ToList();
-        Assert.Equal(CommitOutcome.Committed, await store.CommitAsync(gun, highest.TryGetValue(RoleName.Timestamp, out var ts) ? ts : null, files));
+        Assert.Equal(CommitOutcome.Committed, await store.CommitAsync(gun, highest.TryGetValue(RoleName.Timestamp, out var ts) ? ts : null, files, new AuditContext(AuditActions.Import, AuditActor.System("test-copy"))));
         Server.Services.GetRequiredService<TrustServer.Server.Notary.MetadataReadCache>().Invalidate(gun);
         return current;
     }

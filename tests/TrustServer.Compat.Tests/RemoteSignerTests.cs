@@ -28,6 +28,7 @@ public sealed class RemoteSignerTests : IAsyncLifetime
     private string? _signerCertFile;
     private string? _signerKeyFile;
     private string? _caFile;
+    private List<KeyValuePair<string, string?>> _remoteSettings = [];
 
     private TrustServerInstance Server => _server!;
 
@@ -48,17 +49,17 @@ public sealed class RemoteSignerTests : IAsyncLifetime
         var (clientCert, clientKey) = client.WriteFiles(_directory.Path, "server-client");
         _signer = await StartSignerAsync(port: null);
 
-        _server = await TrustServerInstance.StartAsync(
-            new ServerStorage.Postgres(_metadata.ConnectionString),
-            [
-                new("Signing:Mode", "Remote"),
-                new("Signing:Remote:Url", $"https://localhost:{_signer.Port}"),
-                new("Signing:Remote:CaFile", caFile),
-                new("Signing:Remote:ClientCertFile", clientCert),
-                new("Signing:Remote:ClientKeyFile", clientKey),
-                new("Signing:Remote:CallTimeout", "00:00:05"),
-                new("Signing:Remote:MaxAttempts", "2"),
-            ]);
+        _remoteSettings =
+        [
+            new("Signing:Mode", "Remote"),
+            new("Signing:Remote:Url", $"https://localhost:{_signer.Port}"),
+            new("Signing:Remote:CaFile", caFile),
+            new("Signing:Remote:ClientCertFile", clientCert),
+            new("Signing:Remote:ClientKeyFile", clientKey),
+            new("Signing:Remote:CallTimeout", "00:00:05"),
+            new("Signing:Remote:MaxAttempts", "2"),
+        ];
+        _server = await TrustServerInstance.StartAsync(new ServerStorage.Postgres(_metadata.ConnectionString), _remoteSettings);
     }
 
     public async Task DisposeAsync()
@@ -124,6 +125,71 @@ public sealed class RemoteSignerTests : IAsyncLifetime
         Assert.Contains("v1", (await client.RunCheckedAsync(["list", gun])).StandardOutput, StringComparison.Ordinal);
         await AssertHealthyAsync();
         Assert.Equal(("ready", "ready"), await ReadinessAsync());
+    }
+
+    // The background re-signer through the remote signer, 1-minute drill timestamps renewed 6 s after signing: while
+    // the signer is down the due repository is at risk and readiness says so; once it is back, it is renewed.
+    [Fact]
+    public async Task SignerStoppedWhileRenewalsAreDue_ReadinessDegradedWithTheCount_ThenRenewedWhenItIsBack()
+    {
+        var metadata = new PostgresDatabaseFixture();
+        await metadata.InitializeAsync();
+        try
+        {
+            await RenewThroughAnOutageAsync(metadata);
+        }
+        finally
+        {
+            await metadata.DisposeAsync();
+        }
+    }
+
+    private async Task RenewThroughAnOutageAsync(PostgresDatabaseFixture metadata)
+    {
+        await using var server = await TrustServerInstance.StartAsync(
+            new ServerStorage.Postgres(metadata.ConnectionString),
+            [.. _remoteSettings, new("Signing:Lifetimes:Timestamp", "00:01:00"), new("Signing:Lifetimes:RenewWhenRemaining", "0.9")]);
+        var gun = "example.com/remote/resigner";
+        using var client = server.NewClient();
+        await client.RunCheckedAsync(["init", gun, "--publish"]);
+        var store = server.Services.GetRequiredService<IMetadataStore>();
+        await EventuallyAsync(TimeSpan.FromSeconds(30), async () => (await store.GetLatestAsync(gun, "timestamp"))!.Version >= 2);
+        var port = _signer!.Port;
+
+        await _signer.DisposeAsync();
+        _signer = null;
+
+        await EventuallyAsync(TimeSpan.FromSeconds(60), async () => (await ReadinessAsync(server)).Reads == "degraded");
+        var (_, writes, atRisk, renewals) = await ReadinessAsync(server);
+        Assert.Equal("not ready", writes);
+        Assert.Equal(1, atRisk);
+        Assert.StartsWith("1 repositories due for re-signing could not be renewed", renewals, StringComparison.Ordinal);
+        var stuck = (await store.GetLatestAsync(gun, "timestamp"))!.Version;
+
+        _signer = await StartSignerAsync(port);
+        await EventuallyAsync(TimeSpan.FromSeconds(90), async () => (await store.GetLatestAsync(gun, "timestamp"))!.Version > stuck);
+        await EventuallyAsync(TimeSpan.FromSeconds(10), async () => await ReadinessAsync(server) is ("ready", "ready", 0, "ok"));
+        using var reader = server.NewClient();
+        await reader.RunCheckedAsync(["list", gun]);
+    }
+
+    private static async Task<(string Reads, string Writes, int AtRisk, string Renewals)> ReadinessAsync(TrustServerInstance server)
+    {
+        var response = await server.Http.GetAsync("/healthz/ready");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        return (body.GetProperty("reads").GetString()!, body.GetProperty("writes").GetString()!,
+            body.GetProperty("repositoriesAtRisk").GetInt32(), body.GetProperty("checks").GetProperty("renewals").GetString()!);
+    }
+
+    private static async Task EventuallyAsync(TimeSpan bound, Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow + bound;
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"not reached within {bound}");
+            await Task.Delay(250);
+        }
     }
 
     // /healthz/ready answers 200 while reads work and says separately whether writes do.

@@ -30,8 +30,8 @@ internal static class StorageHostingExtensions
     /// </summary>
     public static WebApplicationBuilder AddServerSigning(this WebApplicationBuilder builder)
     {
-        var signing = builder.GetValidatedOptions<SigningOptions>(SigningOptions.Section, o => o
-            .Validate(o => o.Mode is "Embedded" or "Remote", "Signing:Mode must be Embedded or Remote"));
+        var signing = builder.GetValidatedOptions<SigningOptions>(SigningOptions.Section, o => SigningOptions.ValidateNested(o
+            .Validate(o => o.Mode is "Embedded" or "Remote", "Signing:Mode must be Embedded or Remote")));
         builder.Services.AddValidatedOptions<RemoteSignerOptions>(RemoteSignerOptions.Section, o => o
             .Validate(o => signing.Mode != "Remote" || Uri.IsWellFormedUriString(o.Url, UriKind.Absolute), "Signing:Remote:Url must be an absolute URL when Signing:Mode is Remote")
             .Validate(o => o.CallTimeout > TimeSpan.Zero && o.MaxAttempts >= 1, "Signing:Remote:CallTimeout must be positive and MaxAttempts at least 1"));

@@ -1,6 +1,4 @@
 using TrustServer.Data;
-using TrustServer.Server.Observability;
-using TrustServer.Signing;
 using TrustServer.Tuf.Metadata;
 using TrustServer.Tuf.Validation;
 
@@ -8,17 +6,16 @@ namespace TrustServer.Server.Notary;
 
 /// <summary>
 /// GETs of <c>timestamp.json</c> and <c>snapshot.json</c>: the current chain, re-signed first when the timestamp or
-/// the server-held snapshot expired (spec server-api.md §6). The decision and the new files come from the TUF core's
-/// <see cref="ChainRenewal"/>; this class reads, commits in one transaction and serves. When another request or
-/// replica stored a newer timestamp first, that one is read and served.
+/// the server-held snapshot expired (spec server-api.md §6): the fallback behind <see cref="BackgroundResigner"/>,
+/// which renews ahead of expiry. Re-signing and committing is <see cref="ChainResigner"/>'s; this class decides
+/// when a read needs it and serves. When another request or replica stored a newer timestamp first, that one is
+/// read and served.
 /// </summary>
-internal sealed partial class LazyResigner(
-    IMetadataStore store, MetadataReadCache cache, CurrentChainReader chains, ISigningService signer, TimeProvider timeProvider, TrustServerMetrics metrics, ILogger<LazyResigner> logger)
+internal sealed class LazyResigner(
+    IMetadataStore store, MetadataReadCache cache, CurrentChainReader chains, ChainResigner resigner, TimeProvider timeProvider)
 {
     // A lazy re-sign that loses to another replica re-reads; a few rounds cover any realistic contention.
     private const int ResignAttempts = 4;
-
-    private readonly ChainRenewal _renewal = new(timeProvider);
 
     /// <summary>The principal of lazy re-signs in the audit log (the address and request id are the triggering GET's).</summary>
     public const string AuditPrincipal = "system:lazy-resign";
@@ -65,22 +62,12 @@ internal sealed partial class LazyResigner(
                 continue;
             }
 
-            var root = await CurrentChainReader.GetBySnapshotEntryAsync(store, gun, RoleName.Root, chain.Snapshot, cancellationToken)
-                ?? throw new ChainRenewalException("the current snapshot names no stored root");
-            var renewed = await _renewal.RenewAsync(gun, root.Data, current, need, signer, cancellationToken);
             var audit = new AuditContext(AuditActions.Resign, trigger with { Principal = AuditPrincipal }, "expired on read");
-            var outcome = await store.CommitAsync(gun, chain.Timestamp.File.Version, renewed.Files, audit, cancellationToken);
-            cache.Invalidate(gun);
-            if (outcome == CommitOutcome.Committed)
+            var renewed = await resigner.ResignAsync(gun, chain, need, ChainResigner.OnRead, null, audit, cancellationToken);
+            if (renewed is not null)
             {
-                LogResigned(gun, string.Join(",", renewed.Files.Select(f => $"{f.Role}@{f.Version}")));
                 var signedAt = timeProvider.GetUtcNow();
                 var served = renewed.Files.ToDictionary(f => f.Role, f => new ServedFile(f.Data, f.Sha256Hex, signedAt), StringComparer.Ordinal);
-                foreach (var role in served.Keys)
-                {
-                    metrics.Resigns.WithLabels(role).Inc();
-                }
-
                 return new FreshChain(served[RoleName.Timestamp], served.GetValueOrDefault(RoleName.Snapshot) ?? ServedFile.Of(chain.Snapshot.File));
             }
 
@@ -90,7 +77,4 @@ internal sealed partial class LazyResigner(
             }
         }
     }
-
-    [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "Re-signed expired metadata of {Gun}: {Files}")]
-    private partial void LogResigned(string gun, string files);
 }

@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Options;
 using TrustServer.Data;
 using TrustServer.Server.Audit;
 using TrustServer.Server.Observability;
+using TrustServer.Server.Options;
 using TrustServer.Signing;
 using TrustServer.Signing.Remote;
 using TrustServer.Tuf;
@@ -30,10 +32,11 @@ internal sealed partial class RepositoryPublisher(
     ISigningService signer,
     AuditTrail audit,
     TimeProvider timeProvider,
+    IOptions<SigningOptions> signing,
     TrustServerMetrics metrics,
     ILogger<RepositoryPublisher> logger)
 {
-    private readonly UpdateValidator _validator = new(timeProvider);
+    private readonly UpdateValidator _validator = new(timeProvider, signing.Value.Lifetimes.ToServerLifetimes());
 
     /// <summary>Validates an update against the stored state and commits it in one transaction.</summary>
     public async Task<PublishOutcome> PublishAsync(string gun, IReadOnlyList<MetadataUpload> uploads, AuditActor actor, CancellationToken cancellationToken)

@@ -35,7 +35,19 @@ internal sealed class TrustServerMetrics
         "trustserver_signer_calls_total", "Calls to the signing service by operation and result (ok, failed).", ["operation", "result"]);
 
     public Counter Resigns { get; } = Factory.CreateCounter(
-        "trustserver_resigns_total", "Expired server-signed files re-signed on read, by role.", ["role"]);
+        "trustserver_resigns_total", "Server-signed files re-signed (on read or by the background re-signer), by role.", ["role"]);
+
+    public Counter ResignerRepositories { get; } = Factory.CreateCounter(
+        "trustserver_resigner_repositories_total",
+        "Repositories the background re-signer handled when due, by outcome: renewed, failed (signer or database failed, or the chain cannot be renewed), skipped (the root lists no timestamp key the server holds).",
+        ["outcome"]);
+
+    public Gauge ResignerEarliestExpiry { get; } = Factory.CreateGauge(
+        "trustserver_resigner_earliest_expiry_seconds",
+        "Unix time of the earliest expiry of a server-managed file (timestamp, server-held snapshot) among the repositories the re-signer schedules; NaN on replicas not doing the work.", []);
+
+    public Gauge ResignerAtRisk { get; } = Factory.CreateGauge(
+        "trustserver_resigner_repositories_at_risk", "Repositories due for re-signing that could not be renewed (signer or database unreachable).", []);
 
     public Counter DatabaseErrors { get; } = Factory.CreateCounter(
         "trustserver_database_errors_total", "Requests that failed because the database failed.", []);

@@ -71,25 +71,62 @@ public static class ServerKeyFix
 /// The server's side of keeping a repository valid without its owner (spec server-api.md §6): decides whether the
 /// current timestamp → snapshot chain needs re-signing, and builds and signs the next snapshot (when the server
 /// holds its key) and timestamp. Pure apart from the <see cref="IServerSigner"/> port; the lazy re-sign on read and
-/// a background renewer share it.
+/// the background renewer share it. New files live <paramref name="lifetimes"/> (default <see cref="ServerLifetimes.Default"/>).
 /// </summary>
-public sealed class ChainRenewal(TimeProvider timeProvider)
+public sealed class ChainRenewal(TimeProvider timeProvider, ServerLifetimes? lifetimes = null)
 {
-    private readonly ServerMetadataBuilder _builder = new(timeProvider);
+    private readonly ServerMetadataBuilder _builder = new(timeProvider, lifetimes);
 
     /// <summary>
     /// What the chain needs at <paramref name="now"/>: a file needs renewing when it expires before
     /// <paramref name="now"/> + <paramref name="ahead"/> (zero: only once it has expired, as notary-server does on read).
     /// </summary>
-    public static RenewalNeed Assess(CurrentChain chain, DateTimeOffset now, TimeSpan ahead = default)
+    public static RenewalNeed Assess(CurrentChain chain, DateTimeOffset now, TimeSpan ahead = default) => Assess(chain, now, ahead, ahead);
+
+    /// <summary>
+    /// What the chain needs at <paramref name="now"/> when renewing ahead of expiry: the timestamp when it expires
+    /// within <paramref name="timestampMargin"/>; the snapshot (and so the timestamp) when it expires within
+    /// <paramref name="snapshotMargin"/> — null when the server does not hold the snapshot key (only the owner can
+    /// renew it, so it is not considered).
+    /// </summary>
+    public static RenewalNeed Assess(CurrentChain chain, DateTimeOffset now, TimeSpan timestampMargin, TimeSpan? snapshotMargin)
     {
-        var horizon = now + ahead;
-        if (chain.Snapshot.Metadata.Expires.IsExpiredAt(horizon))
+        ArgumentNullException.ThrowIfNull(chain);
+        if (snapshotMargin is { } margin && chain.Snapshot.Metadata.Expires.IsExpiredAt(now + margin))
         {
             return RenewalNeed.SnapshotAndTimestamp;
         }
 
-        return chain.Timestamp.Metadata.Expires.IsExpiredAt(horizon) ? RenewalNeed.Timestamp : RenewalNeed.None;
+        return chain.Timestamp.Metadata.Expires.IsExpiredAt(now + timestampMargin) ? RenewalNeed.Timestamp : RenewalNeed.None;
+    }
+
+    /// <summary>
+    /// The first instant at which <see cref="Assess(CurrentChain, DateTimeOffset, TimeSpan, TimeSpan?)"/> with these
+    /// margins no longer answers <see cref="RenewalNeed.None"/>.
+    /// </summary>
+    public static DateTimeOffset DueAt(CurrentChain chain, TimeSpan timestampMargin, TimeSpan? snapshotMargin)
+    {
+        ArgumentNullException.ThrowIfNull(chain);
+        var due = chain.Timestamp.Metadata.Expires.Instant - timestampMargin;
+        if (snapshotMargin is { } margin && chain.Snapshot.Metadata.Expires.Instant - margin < due)
+        {
+            due = chain.Snapshot.Metadata.Expires.Instant - margin;
+        }
+
+        // Expiry is "instant < now": at exactly instant - margin the file is still fresh enough.
+        return due.AddTicks(1);
+    }
+
+    /// <summary>
+    /// The earliest expiry among the files the server renews: the timestamp, and the snapshot when
+    /// <paramref name="snapshotServerHeld"/>.
+    /// </summary>
+    public static DateTimeOffset EarliestServerExpiry(CurrentChain chain, bool snapshotServerHeld)
+    {
+        ArgumentNullException.ThrowIfNull(chain);
+        var timestamp = chain.Timestamp.Metadata.Expires.Instant;
+        var snapshot = chain.Snapshot.Metadata.Expires.Instant;
+        return snapshotServerHeld && snapshot < timestamp ? snapshot : timestamp;
     }
 
     /// <summary>

@@ -6,15 +6,12 @@ namespace TrustServer.Tuf.Validation;
 
 /// <summary>
 /// Builds and signs the files the server generates: snapshot and timestamp (spec tuf-metadata.md §14–16,
-/// validation.md §5.2 and §6). Used for updates and for re-signing expired files on read.
+/// validation.md §5.2 and §6). Used for updates and for re-signing; <paramref name="lifetimes"/> (default
+/// <see cref="ServerLifetimes.Default"/>) says how long what it signs stays valid.
 /// </summary>
-public sealed class ServerMetadataBuilder(TimeProvider timeProvider)
+public sealed class ServerMetadataBuilder(TimeProvider timeProvider, ServerLifetimes? lifetimes = null)
 {
-    /// <summary>A server-signed snapshot lives 3 years (1095 days) from signing.</summary>
-    public static readonly TimeSpan SnapshotLifetime = TimeSpan.FromDays(1095);
-
-    /// <summary>A timestamp lives 14 days from signing.</summary>
-    public static readonly TimeSpan TimestampLifetime = TimeSpan.FromDays(14);
+    private readonly ServerLifetimes _lifetimes = lifetimes ?? ServerLifetimes.Default;
 
     /// <summary>
     /// The canonical body of the next snapshot: every entry of <paramref name="previous"/> kept, the given role
@@ -28,14 +25,14 @@ public sealed class ServerMetadataBuilder(TimeProvider timeProvider)
             meta[role] = FileMeta.Of(bytes);
         }
 
-        return Body(MetadataType.Snapshot, (previous?.Version ?? 0) + 1, SnapshotLifetime, meta);
+        return Body(MetadataType.Snapshot, (previous?.Version ?? 0) + 1, _lifetimes.Snapshot, meta);
     }
 
     /// <summary>The canonical body of the next timestamp, describing the exact snapshot bytes.</summary>
     public byte[] TimestampBody(MetaListMetadata? previous, ReadOnlySpan<byte> snapshotFile)
     {
         var meta = new Dictionary<string, FileMeta> { [RoleName.Snapshot] = FileMeta.Of(snapshotFile) };
-        return Body(MetadataType.Timestamp, (previous?.Version ?? 0) + 1, TimestampLifetime, meta);
+        return Body(MetadataType.Timestamp, (previous?.Version ?? 0) + 1, _lifetimes.Timestamp, meta);
     }
 
     /// <summary>

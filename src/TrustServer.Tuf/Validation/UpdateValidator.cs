@@ -6,9 +6,10 @@ namespace TrustServer.Tuf.Validation;
 /// <summary>
 /// Decides whether an update to a repository is accepted and which files to store, following notary-server's
 /// pipeline rule by rule (spec validation.md §1–§8): root, targets and delegations, snapshot (uploaded or
-/// generated), timestamp (always generated), then the storage version rule.
+/// generated), timestamp (always generated), then the storage version rule. Server-signed files live
+/// <paramref name="lifetimes"/> (default <see cref="ServerLifetimes.Default"/>).
 /// </summary>
-public sealed class UpdateValidator(TimeProvider timeProvider)
+public sealed class UpdateValidator(TimeProvider timeProvider, ServerLifetimes? lifetimes = null)
 {
     /// <summary>
     /// Highest version an uploaded file may carry: 2^53 − 1. Canonical JSON goes through doubles, so larger
@@ -23,7 +24,7 @@ public sealed class UpdateValidator(TimeProvider timeProvider)
     /// </summary>
     public const long MaxVersionIncrement = 1L << 32;
 
-    private readonly ServerMetadataBuilder _builder = new(timeProvider);
+    private readonly ServerMetadataBuilder _builder = new(timeProvider, lifetimes);
     private readonly TrustedRootCache _roots = new();
 
     /// <summary>Validates the uploads against the stored state; server files are signed through <paramref name="signer"/>.

@@ -21,6 +21,10 @@ public sealed class StartupConfigurationTests : IDisposable
     [InlineData("'CurrentMetadata' with the error: 'The field CurrentMetadata must be between 0 and 31536000.'", "--Caching:MaxAge:CurrentMetadata=31536001")]
     [InlineData("Repositories:GunPrefixes: each prefix must end with '/'", "--Repositories:GunPrefixes:0=docker.io")]
     [InlineData("'KeepDays' with the error: 'The field KeepDays must be between 0 and 36500.'", "--Audit:KeepDays=-1")]
+    [InlineData("Signing:Lifetimes:Timestamp must be between 00:01:00 and 3650.00:00:00", "--Signing:Lifetimes:Timestamp=00:00:30")]
+    [InlineData("Signing:Lifetimes:Snapshot must be between 00:01:00 and 3650.00:00:00", "--Signing:Lifetimes:Snapshot=3651.00:00:00")]
+    [InlineData("Signing:Lifetimes:RenewWhenRemaining must be a fraction between 0 and 1 (exclusive)", "--Signing:Lifetimes:RenewWhenRemaining=1")]
+    [InlineData("Signing:Resigner:MaxPerSecond must be positive (at most 100000)", "--Signing:Resigner:MaxPerSecond=0")]
     public async Task BadOption_OneLineAndExitCode1_BeforeAnyDatabase(string problem, string setting)
     {
         var result = await RunServerAsync(setting);

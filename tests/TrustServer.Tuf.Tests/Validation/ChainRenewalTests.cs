@@ -47,6 +47,48 @@ public sealed class ChainRenewalTests
     }
 
     [Fact]
+    public async Task DueAt_IsTheFirstInstantAssessWithTheSameMarginsAsksForRenewal()
+    {
+        using var repo = new TestRepository(serverManagesSnapshot: true);
+        await repo.InitializeAsync();
+        var chain = Chain(repo);
+        var margin = ServerLifetimes.Default.TimestampMargin;
+
+        var due = ChainRenewal.DueAt(chain, margin, ServerLifetimes.Default.SnapshotMargin);
+
+        Assert.Equal(chain.Timestamp.Metadata.Expires.Instant - margin, due.AddTicks(-1));
+        Assert.Equal(RenewalNeed.None, ChainRenewal.Assess(chain, due.AddTicks(-1), margin, ServerLifetimes.Default.SnapshotMargin));
+        Assert.Equal(RenewalNeed.Timestamp, ChainRenewal.Assess(chain, due, margin, ServerLifetimes.Default.SnapshotMargin));
+    }
+
+    [Fact]
+    public async Task AssessAhead_SnapshotTheServerDoesNotHold_IsNotConsidered()
+    {
+        using var repo = new TestRepository(serverManagesSnapshot: true);
+        await repo.InitializeAsync();
+        var chain = Chain(repo);
+        var late = repo.Clock.Now.AddYears(4);
+
+        Assert.Equal(RenewalNeed.SnapshotAndTimestamp, ChainRenewal.Assess(chain, late, TimeSpan.Zero, TimeSpan.Zero));
+        Assert.Equal(RenewalNeed.Timestamp, ChainRenewal.Assess(chain, late, TimeSpan.Zero, null));
+        Assert.Equal(chain.Timestamp.Metadata.Expires.Instant, ChainRenewal.EarliestServerExpiry(chain, snapshotServerHeld: false));
+    }
+
+    [Fact]
+    public async Task Renew_UsesTheConfiguredLifetimes()
+    {
+        using var repo = new TestRepository(serverManagesSnapshot: true);
+        await repo.InitializeAsync();
+        var lifetimes = new ServerLifetimes(TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5));
+
+        var renewed = await new ChainRenewal(repo.Clock, lifetimes).RenewAsync(
+            repo.Gun, repo.Current("root"), Chain(repo), RenewalNeed.SnapshotAndTimestamp, repo.Server, default);
+
+        Assert.Equal(repo.Clock.Now.AddMinutes(1), renewed.Timestamp.Metadata.Expires.Instant);
+        Assert.Equal(repo.Clock.Now.AddMinutes(5), renewed.Snapshot!.Metadata.Expires.Instant);
+    }
+
+    [Fact]
     public async Task Renew_Timestamp_DescribesTheSameSnapshotWithTheNextVersion()
     {
         using var repo = new TestRepository();
@@ -59,7 +101,7 @@ public sealed class ChainRenewalTests
         Assert.Null(renewed.Snapshot);
         var timestamp = renewed.Timestamp.Metadata;
         Assert.Equal(chain.Timestamp.Metadata.Version + 1, timestamp.Version);
-        Assert.Equal(repo.Clock.Now + ServerMetadataBuilder.TimestampLifetime, timestamp.Expires.Instant);
+        Assert.Equal(repo.Clock.Now + ServerLifetimes.Default.Timestamp, timestamp.Expires.Instant);
         Assert.Equal(SHA256.HashData(repo.Current("snapshot")), timestamp.Meta["snapshot"].Hashes["sha256"]);
         Assert.Null(ThresholdVerifier.Verify(timestamp.Envelope, RootOf(repo).GetBaseRole("timestamp")));
         Assert.Equal([("timestamp", timestamp.Version)], renewed.Files.Select(f => (f.Role, f.Version)));
@@ -79,7 +121,7 @@ public sealed class ChainRenewalTests
 
         var snapshot = Assert.IsType<ChainFile>(renewed.Snapshot).Metadata;
         Assert.Equal(chain.Snapshot.Metadata.Version + 1, snapshot.Version);
-        Assert.Equal(repo.Clock.Now + ServerMetadataBuilder.SnapshotLifetime, snapshot.Expires.Instant);
+        Assert.Equal(repo.Clock.Now + ServerLifetimes.Default.Snapshot, snapshot.Expires.Instant);
         Assert.Equal(SHA256.HashData(root), snapshot.Meta["root"].Hashes["sha256"]);
         Assert.Equal(chain.Snapshot.Metadata.Meta["targets"].Hashes["sha256"], snapshot.Meta["targets"].Hashes["sha256"]);
         Assert.Equal(SHA256.HashData(renewed.Snapshot.Bytes), renewed.Timestamp.Metadata.Meta["snapshot"].Hashes["sha256"]);
