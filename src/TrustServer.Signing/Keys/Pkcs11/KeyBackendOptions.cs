@@ -32,7 +32,7 @@ public sealed class KeyBackendOptions
 }
 
 /// <summary>A PKCS#11 token (<c>Keys:Pkcs11</c> section).</summary>
-public sealed class Pkcs11Options
+public sealed record Pkcs11Options
 {
     /// <summary>The environment variable the user PIN is read from when <see cref="PinFile"/> is not set.</summary>
     public const string PinVariable = "TRUSTSERVER_PKCS11_PIN";

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Formats.Asn1;
+using System.Reflection;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -58,6 +60,8 @@ public sealed partial class Pkcs11Token : IDisposable
     private int _lastGeneration;
     private bool _disposed;
 
+    static Pkcs11Token() => NativeDl.Resolve();
+
     /// <summary>Creates the token client; nothing is loaded until <see cref="Open"/> or the first operation.</summary>
     public Pkcs11Token(Pkcs11Options options, ILogger<Pkcs11Token>? logger = null)
     {
@@ -69,6 +73,9 @@ public sealed partial class Pkcs11Token : IDisposable
 
     /// <summary>The token's label as the token reports it (after <see cref="Open"/>).</summary>
     public string? TokenLabel => _connection?.TokenLabel;
+
+    /// <summary>The slot the token is in (after <see cref="Open"/>).</summary>
+    public ulong? SlotId => _connection?.Slot.SlotId;
 
     /// <summary>Whether the token generates and signs with Ed25519 keys (<c>CKM_EC_EDWARDS_KEY_PAIR_GEN</c> and <c>CKM_EDDSA</c>).</summary>
     public bool SupportsEd25519 => Connect().SupportsEd25519;
@@ -118,6 +125,9 @@ public sealed partial class Pkcs11Token : IDisposable
                 attributes.Create(CKA.CKA_SENSITIVE, true),
                 attributes.Create(CKA.CKA_EXTRACTABLE, false),
                 attributes.Create(CKA.CKA_SIGN, true),
+                attributes.Create(CKA.CKA_DECRYPT, false),
+                attributes.Create(CKA.CKA_UNWRAP, false),
+                attributes.Create(CKA.CKA_DERIVE, false),
                 attributes.Create(CKA.CKA_KEY_TYPE, keyType),
                 attributes.Create(CKA.CKA_ID, objectId),
                 attributes.Create(CKA.CKA_LABEL, label),
@@ -214,11 +224,8 @@ public sealed partial class Pkcs11Token : IDisposable
                         CloseQuietly(session.Session);
                     }
 
-                    _handles.Clear();
-                    if (TokenFailures.Contains(ex.RV))
-                    {
-                        ResetIf(connection.Generation, ex.RV);
-                    }
+                    // The other idle sessions are most likely as dead (closed together, or the module went away).
+                    ResetIf(connection, ex.RV);
 
                     if (attempt >= 2)
                     {
@@ -269,14 +276,31 @@ public sealed partial class Pkcs11Token : IDisposable
         return new PooledSession(session, connection.Generation);
     }
 
-    private void ResetIf(int generation, CKR rv)
+    // Drops every idle session of the failed connection; after a token failure also the connection itself (slot and
+    // login are found afresh), and after CKR_CRYPTOKI_NOT_INITIALIZED the module is initialized again.
+    private void ResetIf(Connection failed, CKR rv)
     {
         lock (_openLock)
         {
-            if (_connection is { } current && current.Generation == generation)
+            _handles.Clear();
+            if (!ReferenceEquals(_connection, failed))
+            {
+                return;
+            }
+
+            while (_idle.TryTake(out var idle))
+            {
+                CloseQuietly(idle.Session);
+            }
+
+            if (TokenFailures.Contains(rv))
             {
                 LogTokenReset(_logger, rv.ToString());
-                Disconnect();
+                _connection = null;
+                if (rv == CKR.CKR_CRYPTOKI_NOT_INITIALIZED)
+                {
+                    Modules.Reinitialize(failed.Library);
+                }
             }
         }
     }
@@ -303,15 +327,7 @@ public sealed partial class Pkcs11Token : IDisposable
             throw new Pkcs11TokenException($"the PKCS#11 module {path} (Keys:Pkcs11:Library) does not exist");
         }
 
-        IPkcs11Library library;
-        try
-        {
-            library = _factories.Pkcs11LibraryFactory.LoadPkcs11Library(_factories, path, AppType.MultiThreaded);
-        }
-        catch (Exception ex) when (ex is Pkcs11Exception or UnmanagedException or DllNotFoundException or BadImageFormatException)
-        {
-            throw new Pkcs11TokenException($"the PKCS#11 module {path} (Keys:Pkcs11:Library) cannot be loaded: {OneLine(ex.Message)}", ex);
-        }
+        var library = Modules.Get(path, _factories);
 
         try
         {
@@ -340,7 +356,12 @@ public sealed partial class Pkcs11Token : IDisposable
         }
         catch (Exception ex)
         {
-            DisposeQuietly(library);
+            if (ex is Pkcs11Exception { RV: CKR.CKR_CRYPTOKI_NOT_INITIALIZED })
+            {
+                // Finalized behind our back: initialize it again for the next attempt.
+                Modules.Reinitialize(library);
+            }
+
             throw ex switch
             {
                 Pkcs11TokenException => ex,
@@ -380,20 +401,14 @@ public sealed partial class Pkcs11Token : IDisposable
         }
     }
 
-    // Under _openLock: closes every idle session and unloads the module; the next operation connects afresh.
+    // Under _openLock: closes this client's idle sessions. The module stays loaded and initialized (it is the process's).
     private void Disconnect()
     {
-        var connection = _connection;
         _connection = null;
         _handles.Clear();
         while (_idle.TryTake(out var idle))
         {
             CloseQuietly(idle.Session);
-        }
-
-        if (connection is not null)
-        {
-            DisposeQuietly(connection.Library);
         }
     }
 
@@ -406,18 +421,6 @@ public sealed partial class Pkcs11Token : IDisposable
         catch (Pkcs11Exception)
         {
             // Already closed, or the token is gone: nothing to release.
-        }
-    }
-
-    private static void DisposeQuietly(IPkcs11Library library)
-    {
-        try
-        {
-            library.Dispose();
-        }
-        catch (Pkcs11Exception)
-        {
-            // C_Finalize after someone else finalized the module.
         }
     }
 
@@ -455,6 +458,100 @@ public sealed partial class Pkcs11Token : IDisposable
 
     [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "PKCS#11 token failed ({ReturnValue}): closing its sessions and opening it again")]
     private static partial void LogTokenReset(ILogger logger, string returnValue);
+
+    /// <summary>
+    /// The loaded modules, one per path for the whole process: PKCS#11 initialization is per process, so two clients of
+    /// one module (the server and a signer in one test process) must share it, and finalizing it would break the other.
+    /// A module is never unloaded: an instance that is replaced (after someone finalized the module) keeps valid entry
+    /// points for the clients still holding it.
+    /// </summary>
+    private static class Modules
+    {
+        private static readonly Lock Gate = new();
+        private static readonly Dictionary<string, (IPkcs11Library Library, Pkcs11InteropFactories Factories)> Loaded = new(StringComparer.Ordinal);
+
+        public static IPkcs11Library Get(string path, Pkcs11InteropFactories factories)
+        {
+            lock (Gate)
+            {
+                if (Loaded.TryGetValue(path, out var loaded))
+                {
+                    return loaded.Library;
+                }
+
+                var library = Load(path, factories);
+                Loaded[path] = (library, factories);
+                return library;
+            }
+        }
+
+        // C_Initialize again (a new instance over the same loaded module) unless another client already did.
+        public static void Reinitialize(IPkcs11Library failed)
+        {
+            lock (Gate)
+            {
+                foreach (var (path, loaded) in Loaded)
+                {
+                    if (ReferenceEquals(loaded.Library, failed))
+                    {
+                        // Forgotten first: when loading fails now, the next Get tries again.
+                        Loaded.Remove(path);
+                        Loaded[path] = (Load(path, loaded.Factories), loaded.Factories);
+                        return;
+                    }
+                }
+            }
+        }
+
+        private static IPkcs11Library Load(string path, Pkcs11InteropFactories factories)
+        {
+            try
+            {
+                return factories.Pkcs11LibraryFactory.LoadPkcs11Library(factories, path, AppType.MultiThreaded);
+            }
+            catch (Exception ex) when (ex is Pkcs11Exception or UnmanagedException or DllNotFoundException or BadImageFormatException)
+            {
+                throw new Pkcs11TokenException($"the PKCS#11 module {path} (Keys:Pkcs11:Library) cannot be loaded: {OneLine(ex.Message)}", ex);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Pkcs11Interop 5 imports <c>dlopen</c> from "libdl", which glibc systems without development packages only have
+    /// as <c>libdl.so.2</c> (since glibc 2.34 <c>dlopen</c> is in libc itself): resolve the name to what exists.
+    /// </summary>
+    private static class NativeDl
+    {
+        public static void Resolve()
+        {
+            try
+            {
+                NativeLibrary.SetDllImportResolver(typeof(Pkcs11InteropFactories).Assembly, Load);
+            }
+            catch (InvalidOperationException)
+            {
+                // A resolver is already set for the assembly (by the host): leave it.
+            }
+        }
+
+        private static IntPtr Load(string name, Assembly assembly, DllImportSearchPath? searchPath)
+        {
+            if (name != "libdl" || !OperatingSystem.IsLinux())
+            {
+                return IntPtr.Zero;
+            }
+
+            foreach (var candidate in new[] { "libdl.so", "libdl.so.2", "libc.so.6" })
+            {
+                if (NativeLibrary.TryLoad(candidate, assembly, searchPath, out var handle))
+                {
+                    return handle;
+                }
+            }
+
+            return IntPtr.Zero;
+        }
+    }
 
     private sealed record PooledSession(ISession Session, int Generation);
 
