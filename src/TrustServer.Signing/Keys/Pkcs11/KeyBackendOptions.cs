@@ -34,6 +34,9 @@ public sealed class KeyBackendOptions
 /// <summary>A PKCS#11 token (<c>Keys:Pkcs11</c> section).</summary>
 public sealed record Pkcs11Options
 {
+    /// <summary>Configuration section.</summary>
+    public const string Section = "Keys:Pkcs11";
+
     /// <summary>The environment variable the user PIN is read from when <see cref="PinFile"/> is not set.</summary>
     public const string PinVariable = "TRUSTSERVER_PKCS11_PIN";
 
