@@ -118,15 +118,17 @@ public sealed class Pkcs11KeyStoreTests : IClassFixture<PostgresKeyDatabaseFixtu
         var gun = NewGun();
         var old = await JweStore().CreateKeyAsync(gun, "timestamp", KeyType.Ecdsa);
 
+        // The JWE key is pending; with the token selected a new key comes from the token all the same.
         var store = Store();
+        var fresh = await store.CreateKeyAsync(gun, "timestamp", KeyType.Ecdsa);
+        Assert.NotEqual(old.KeyId, fresh.KeyId);
+        await using var context = KeyDatabase.NewContext(_database);
+        Assert.True(await context.HsmKeys.AnyAsync(r => r.KeyId == fresh.KeyId));
+
+        // The JWE key keeps signing.
         var signature = await store.SignAsync(old.KeyId, Message);
         Assert.NotNull(signature);
         Assert.True(SignatureVerifier.Verify(old.PublicKey, signature.Method, Message, signature.Value));
-
-        // The JWE key was pending; with the token selected a new key comes from the token all the same.
-        var fresh = await store.CreateKeyAsync(gun, "timestamp", KeyType.Ecdsa);
-        await using var context = KeyDatabase.NewContext(_database);
-        Assert.True(await context.HsmKeys.AnyAsync(r => r.KeyId == fresh.KeyId));
 
         // Back on the database backend, a token key is not held (reported as not found) and nothing breaks.
         await Assert.ThrowsAsync<KeyStoreException>(() => JweStore().SignAsync(fresh.KeyId, Message));
