@@ -20,6 +20,8 @@ public sealed class StartupConfigurationTests : IDisposable
     [InlineData("Signing:Remote:Url must be an absolute URL when Signing:Mode is Remote", "--Signing:Mode=Remote")]
     [InlineData("'CurrentMetadata' with the error: 'The field CurrentMetadata must be between 0 and 31536000.'", "--Caching:MaxAge:CurrentMetadata=31536001")]
     [InlineData("Repositories:GunPrefixes: each prefix must end with '/'", "--Repositories:GunPrefixes:0=docker.io")]
+    [InlineData("Keys:Backend must be Database or Pkcs11", "--Keys:Backend=Hsm")]
+    [InlineData("Keys:Pkcs11:Library (the PKCS#11 module's path) is required when Keys:Backend is Pkcs11", "--Keys:Backend=Pkcs11")]
     public async Task BadOption_OneLineAndExitCode1_BeforeAnyDatabase(string problem, string setting)
     {
         var result = await RunServerAsync(setting);

@@ -96,7 +96,7 @@ public abstract class SignerFixture : IAsyncLifetime
     protected abstract Task DisposeDatabaseAsync();
 }
 
-public sealed class PostgresSignerFixture : SignerFixture
+public class PostgresSignerFixture : SignerFixture
 {
     private readonly PostgresDatabaseFixture _database = new();
 
@@ -127,18 +127,8 @@ public sealed class SqliteSignerFixture : SignerFixture
 }
 
 /// <summary>The signer with <c>Keys:Backend = Pkcs11</c> on this test process's SoftHSM2 token, key database on PostgreSQL.</summary>
-public sealed class Pkcs11SignerFixture : SignerFixture
+public sealed class Pkcs11SignerFixture : PostgresSignerFixture
 {
-    private readonly PostgresDatabaseFixture _database = new();
-
-    public override StorageProvider Provider => StorageProvider.Postgres;
-
-    public override string ConnectionString => _database.ConnectionString;
-
-    protected override Task InitializeDatabaseAsync() => _database.InitializeAsync();
-
-    protected override Task DisposeDatabaseAsync() => _database.DisposeAsync();
-
     protected override async Task<IEnumerable<KeyValuePair<string, string?>>> ExtraSettingsAsync() => (await SoftHsm.TokenAsync()).Settings;
 }
 
