@@ -71,7 +71,8 @@ public static class SoftHsm
 
     private static TemporaryDirectory CreateDirectory()
     {
-        var directory = new TemporaryDirectory("softhsm");
+        RemoveLeftovers();
+        var directory = new TemporaryDirectory($"softhsm-{Environment.ProcessId}");
         System.IO.Directory.CreateDirectory(directory.Combine("tokens"));
         File.WriteAllText(
             directory.Combine("softhsm2.conf"),
@@ -86,6 +87,39 @@ public static class SoftHsm
 
         AppDomain.CurrentDomain.ProcessExit += (_, _) => directory.Dispose();
         return directory;
+    }
+
+    // Test hosts do not always run ProcessExit handlers: remove the token directories of processes that are gone.
+    private static void RemoveLeftovers()
+    {
+        foreach (var leftover in System.IO.Directory.GetDirectories(Path.GetTempPath(), "softhsm-*-*"))
+        {
+            var parts = Path.GetFileName(leftover).Split('-');
+            if (parts.Length == 3 && int.TryParse(parts[1], out var pid) && !IsRunning(pid))
+            {
+                try
+                {
+                    System.IO.Directory.Delete(leftover, recursive: true);
+                }
+                catch (IOException)
+                {
+                    // Best effort.
+                }
+            }
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 
 #pragma warning disable SYSLIB1054 // LibraryImport needs unsafe code in this project; strings are UTF-8 on Unix either way.
