@@ -10,6 +10,8 @@
 #   - the real notary 0.7.0 client and notary-server      -> apt package `notary`
 #   - MariaDB server binaries (mariadbd, mariadb-install-db) -> apt package `mariadb-server`
 #   - a headless browser for the Swagger UI test          -> apt package `chromium`
+#   - SoftHSM2 and OpenSC's pkcs11-tool (PKCS#11 tests)   -> apt packages `softhsm2` and `opensc`
+#       (the tests make their own token directory in a temp dir; the system's token directory is never used)
 # Installing needs root or sudo and apt-get (Debian/Ubuntu).
 set -euo pipefail
 
@@ -66,6 +68,14 @@ fi
 if ! command -v chromium >/dev/null 2>&1; then
   apt_install chromium
   command -v chromium >/dev/null 2>&1 || die "package chromium was installed but 'chromium' is still not on PATH"
+fi
+
+# SoftHSM2 (the PKCS#11 key backend's tests) and pkcs11-tool (an independent look at the token's objects).
+softhsm_module() { compgen -G '/usr/lib/softhsm/libsofthsm2.so' >/dev/null || compgen -G '/usr/lib/*/softhsm/libsofthsm2.so' >/dev/null; }
+if ! command -v softhsm2-util >/dev/null 2>&1 || ! softhsm_module || ! command -v pkcs11-tool >/dev/null 2>&1; then
+  apt_install softhsm2 opensc
+  softhsm_module || die "softhsm2 was installed but libsofthsm2.so is still not found"
+  command -v pkcs11-tool >/dev/null 2>&1 || die "opensc was installed but 'pkcs11-tool' is still not on PATH"
 fi
 
 command -v dotnet >/dev/null 2>&1 \

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using TrustServer.Signer.Hosting;
 using TrustServer.Signer.Services;
 using TrustServer.Signing.Keys;
+using TrustServer.Signing.Keys.Pkcs11;
 
 namespace TrustServer.Signer;
 
@@ -97,9 +98,9 @@ public static class SignerHost
                 }
             }
         }
-        catch (Exception ex) when (ex is OptionsValidationException or SignerConfigurationException or KeyStoreException)
+        catch (Exception ex) when (ex is OptionsValidationException or SignerConfigurationException or KeyStoreException or Pkcs11TokenException)
         {
-            await error.WriteLineAsync($"TrustServer signer: {ex.Message}");
+            await error.WriteLineAsync($"TrustServer signer: {ex.Message.ReplaceLineEndings(" ")}");
             return 1;
         }
     }

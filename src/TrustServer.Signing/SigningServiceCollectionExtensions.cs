@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using TrustServer.Data;
 using TrustServer.Signing.Embedded;
 using TrustServer.Signing.Keys;
+using TrustServer.Signing.Keys.Pkcs11;
 using TrustServer.Signing.Remote;
 
 namespace TrustServer.Signing;
@@ -54,7 +55,8 @@ public static class SigningServiceCollectionExtensions
                 defaultAlias(sp),
                 sp.GetRequiredService<IPassphraseSource>(),
                 sp.GetRequiredService<TimeProvider>(),
-                sp.GetService<ILogger<KeyStore>>());
+                sp.GetService<ILogger<KeyStore>>(),
+                sp.GetService<Pkcs11Token>());
         });
         return services;
     }
@@ -102,6 +104,30 @@ public static class SigningServiceCollectionExtensions
         services.AddSingleton<ISigningService>(sp => sp.GetRequiredService<RemoteSigningService>());
         services.AddSingleton<ISignerHealth>(sp => sp.GetRequiredService<RemoteSigningService>());
         return services;
+    }
+
+    /// <summary>
+    /// Registers the PKCS#11 token of <c>Keys:Pkcs11</c> (<c>Keys:Backend = Pkcs11</c>): the key store then generates
+    /// new keys in it. Nothing is loaded until <see cref="OpenKeyToken"/> or the first key operation.
+    /// </summary>
+    public static IServiceCollection AddPkcs11Token(this IServiceCollection services, Func<IServiceProvider, Pkcs11Options> options)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(options);
+        services.AddSingleton(sp => new Pkcs11Token(options(sp), sp.GetService<ILogger<Pkcs11Token>>()));
+        return services;
+    }
+
+    /// <summary>
+    /// At start: opens the registered PKCS#11 token (module, token, PIN) and returns it; null without one. Throws
+    /// <see cref="Pkcs11TokenException"/> with a one-line reason, so that a host fails closed.
+    /// </summary>
+    public static Pkcs11Token? OpenKeyToken(this IServiceProvider services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var token = services.GetService<Pkcs11Token>();
+        token?.Open();
+        return token;
     }
 
     private static IServiceCollection AddEmbeddedSigningService(this IServiceCollection services)

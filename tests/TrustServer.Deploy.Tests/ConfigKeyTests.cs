@@ -87,6 +87,26 @@ public sealed class ConfigKeyTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void HsmOverlays_EveryVariableIsASignerKey_AndThePinIsAFile()
+    {
+        var compose = Yaml.Load("deploy/compose/hsm.yml").Map("services").Map("signer")!;
+        var composeEnvironment = Manifests.EnvironmentOf(compose);
+        var patch = Yaml.LoadAll("deploy/k8s/hsm/signer-pkcs11.yaml").Single();
+        var container = patch.Map("spec").Map("template").Map("spec").List("containers").Maps().Single();
+        var k8sEnvironment = container.List("env").Maps().ToDictionary(e => e.Str("name")!, e => e.Str("value"));
+        foreach (var environment in new[] { composeEnvironment, k8sEnvironment })
+        {
+            Assert.Equal("Pkcs11", environment["Keys__Backend"]);
+            Assert.All(environment.Keys, key => Assert.True(SignerKeys.Value.Knows(key), $"{key} is not a configuration key of the signer"));
+            Assert.StartsWith("/run/secrets/", environment["Keys__Pkcs11__PinFile"], StringComparison.Ordinal);
+        }
+
+        Assert.True(SignerKeys.Value.Knows("Keys:Pkcs11:SlotId"));
+        Assert.False(ServerKeys.Value.Knows("Keys:DefaultAlias"));
+        Assert.True(ServerKeys.Value.Knows("Keys:Pkcs11:Library"));
+    }
+
     [Theory]
     [InlineData("deploy/docker/server.Dockerfile", Host.Server)]
     [InlineData("deploy/docker/signer.Dockerfile", Host.Signer)]

@@ -3,7 +3,9 @@ using TrustServer.Data;
 using TrustServer.Server.Options;
 using TrustServer.Signing;
 using TrustServer.Signing.Keys;
+using TrustServer.Signing.Keys.Pkcs11;
 using TrustServer.Signing.Remote;
+using TrustServer.Tuf.Keys;
 
 namespace TrustServer.Server.Hosting;
 
@@ -35,10 +37,20 @@ internal static class StorageHostingExtensions
         builder.Services.AddValidatedOptions<RemoteSignerOptions>(RemoteSignerOptions.Section, o => o
             .Validate(o => signing.Mode != "Remote" || Uri.IsWellFormedUriString(o.Url, UriKind.Absolute), "Signing:Remote:Url must be an absolute URL when Signing:Mode is Remote")
             .Validate(o => o.CallTimeout > TimeSpan.Zero && o.MaxAttempts >= 1, "Signing:Remote:CallTimeout must be positive and MaxAttempts at least 1"));
+        var keys = builder.GetValidatedOptions<KeyBackendOptions>(KeyBackendOptions.Section, o =>
+        {
+            o.Services.AddSingleton<IValidateOptions<KeyBackendOptions>, KeyBackendOptionsValidator>();
+            return o.Validate(k => signing.Mode != "Remote" || !k.UsesPkcs11, "Keys:Backend Pkcs11 applies to Signing:Mode Embedded; with Remote, configure the PKCS#11 token in TrustServer.Signer");
+        });
         if (signing.Mode == "Remote")
         {
             builder.Services.AddRemoteSigning(sp => sp.GetRequiredService<IOptions<RemoteSignerOptions>>().Value);
             return builder;
+        }
+
+        if (keys.UsesPkcs11)
+        {
+            builder.Services.AddPkcs11Token(sp => sp.GetRequiredService<IOptions<KeyBackendOptions>>().Value.Pkcs11);
         }
 
         builder.Services.AddSingleton<IPassphraseSource>(sp =>
@@ -64,11 +76,24 @@ internal static class StorageHostingExtensions
 
     /// <summary>
     /// At start: migrate unless <c>Storage:MigrateOnStartup</c> is false, and resolve the signing service so that
-    /// unreadable TLS material for a remote signer stops the start (fail closed).
+    /// unreadable TLS material for a remote signer, or a PKCS#11 token that cannot be opened (module, token, PIN) or
+    /// cannot make keys of <c>Signing:KeyAlgorithm</c>, stops the start (fail closed).
     /// </summary>
     public static async Task PrepareDatabasesAsync(this WebApplication app, CancellationToken cancellationToken)
     {
         _ = app.Services.ResolveConfigured<ISigningService>();
+        try
+        {
+            if (app.Services.OpenKeyToken() is { SupportsEd25519: false } token && SigningOf(app.Services).KeyAlgorithm == KeyType.Ed25519)
+            {
+                throw new KeyAlgorithmNotSupportedException(KeyType.Ed25519, $"token {token.TokenLabel} offers no CKM_EDDSA (Signing:KeyAlgorithm)");
+            }
+        }
+        catch (Pkcs11TokenException ex)
+        {
+            throw new ServerConfigurationException(ex.Message, ex);
+        }
+
         if (app.Services.GetRequiredService<IOptions<StorageOptions>>().Value.MigrateOnStartup)
         {
             await app.Services.MigrateDatabasesAsync(cancellationToken);

@@ -3,10 +3,14 @@ using TrustServer.Data;
 using TrustServer.Signer.Options;
 using TrustServer.Signing;
 using TrustServer.Signing.Keys;
+using TrustServer.Signing.Keys.Pkcs11;
 
 namespace TrustServer.Signer.Hosting;
 
-/// <summary>Wires the key store from configuration (DESIGN.md §6: <c>Storage:*</c>, <c>ConnectionStrings:Keys</c>, <c>Keys:DefaultAlias</c>).</summary>
+/// <summary>
+/// Wires the key store from configuration (DESIGN.md §6: <c>Storage:*</c>, <c>ConnectionStrings:Keys</c>,
+/// <c>Keys:DefaultAlias</c>; <c>Keys:Backend</c> and <c>Keys:Pkcs11:*</c> as in the server's embedded mode).
+/// </summary>
 internal static class KeyStoreHostingExtensions
 {
     /// <summary>Key database of the default configuration (relative to the working directory).</summary>
@@ -19,6 +23,12 @@ internal static class KeyStoreHostingExtensions
         builder.Services.AddOptions<SignerKeysOptions>().BindConfiguration(SignerKeysOptions.Section)
             .PostConfigure(o => o.DefaultAlias = DefaultAlias(o.DefaultAlias))
             .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<KeyBackendOptions>().BindConfiguration(KeyBackendOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<KeyBackendOptions>, KeyBackendOptionsValidator>();
+        if (builder.Configuration[$"{KeyBackendOptions.Section}:{nameof(KeyBackendOptions.Backend)}"] == KeyBackend.Pkcs11)
+        {
+            builder.Services.AddPkcs11Token(sp => sp.GetRequiredService<IOptions<KeyBackendOptions>>().Value.Pkcs11);
+        }
 
         var storage = builder.Configuration.GetSection(SignerStorageOptions.Section).Get<SignerStorageOptions>() ?? new SignerStorageOptions();
         var alias = DefaultAlias(builder.Configuration[$"{SignerKeysOptions.Section}:{nameof(SignerKeysOptions.DefaultAlias)}"]);
@@ -40,12 +50,17 @@ internal static class KeyStoreHostingExtensions
     {
         _ = services.GetRequiredService<IOptions<SignerStorageOptions>>().Value;
         _ = services.GetRequiredService<IOptions<SignerKeysOptions>>().Value;
+        _ = services.GetRequiredService<IOptions<KeyBackendOptions>>().Value;
     }
 
-    /// <summary>At start: validates the options, then migrates unless <c>Storage:MigrateOnStartup</c> is false.</summary>
+    /// <summary>
+    /// At start: validates the options, opens the PKCS#11 token when <c>Keys:Backend</c> is <c>Pkcs11</c> (a wrong module,
+    /// token or PIN throws <see cref="Pkcs11TokenException"/>), then migrates unless <c>Storage:MigrateOnStartup</c> is false.
+    /// </summary>
     public static async Task PrepareKeyDatabaseAsync(this WebApplication app, CancellationToken cancellationToken)
     {
         app.Services.ValidateKeyStoreOptions();
+        app.Services.OpenKeyToken();
         if (app.Services.GetRequiredService<IOptions<SignerStorageOptions>>().Value.MigrateOnStartup)
         {
             await app.Services.MigrateKeyDatabaseAsync(cancellationToken);

@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Grpc.Core;
 using TrustServer.Signing.Keys;
+using TrustServer.Signing.Keys.Pkcs11;
 using TrustServer.Signing.Protocol;
 using Void = TrustServer.Signing.Protocol.Void;
 
@@ -25,6 +26,12 @@ internal sealed partial class KeyManagementService(KeyStore keys, ILogger<KeyMan
         try
         {
             key = await keys.CreateKeyAsync(request.Gun, request.Role, request.Algorithm, context.CancellationToken);
+        }
+        catch (KeyAlgorithmNotSupportedException ex)
+        {
+            // As for an algorithm the signer never supports: UNKNOWN, with the token's reason.
+            LogUnsupportedAlgorithm(logger, request.Algorithm);
+            throw new RpcException(new Status(StatusCode.Unknown, ex.Message));
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

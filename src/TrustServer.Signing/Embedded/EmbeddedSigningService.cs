@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Logging;
 using TrustServer.Signing.Keys;
+using TrustServer.Signing.Keys.Pkcs11;
+using TrustServer.Signing.Remote;
 using TrustServer.Tuf;
 using TrustServer.Tuf.Keys;
 using TrustServer.Tuf.Metadata;
@@ -9,15 +11,23 @@ namespace TrustServer.Signing.Embedded;
 /// <summary>
 /// <see cref="ISigningService"/> over the in-process <see cref="KeyStore"/> (DESIGN.md §1, embedded default): the same
 /// semantics as the server's use of notary-signer (spec signer.md §7), with the recommended C# behaviour that a key
-/// that cannot be loaded counts as "not held" instead of aborting the signing.
+/// that cannot be loaded counts as "not held" instead of aborting the signing. A PKCS#11 token that failed and did
+/// not recover is reported as <see cref="SignerUnavailableException"/>, as an unreachable remote signer is.
 /// </summary>
 internal sealed partial class EmbeddedSigningService(KeyStore store, ILogger<EmbeddedSigningService> logger) : ISigningService
 {
     /// <inheritdoc />
     public async Task<TufPublicKey> CreateKeyAsync(string gun, string role, string algorithm, CancellationToken cancellationToken = default)
     {
-        var key = await store.CreateKeyAsync(gun, role, algorithm, cancellationToken).ConfigureAwait(false);
-        return key.PublicKey;
+        try
+        {
+            var key = await store.CreateKeyAsync(gun, role, algorithm, cancellationToken).ConfigureAwait(false);
+            return key.PublicKey;
+        }
+        catch (Pkcs11TokenException ex) when (ex is not KeyAlgorithmNotSupportedException)
+        {
+            throw Unavailable(ex);
+        }
     }
 
     /// <summary>
@@ -34,6 +44,10 @@ internal sealed partial class EmbeddedSigningService(KeyStore store, ILogger<Emb
         catch (KeyStoreException)
         {
             return null;
+        }
+        catch (Pkcs11TokenException ex)
+        {
+            throw Unavailable(ex);
         }
     }
 
@@ -61,6 +75,10 @@ internal sealed partial class EmbeddedSigningService(KeyStore store, ILogger<Emb
                 // Logged by the store; counts as not held, the threshold check decides.
                 continue;
             }
+            catch (Pkcs11TokenException ex)
+            {
+                throw Unavailable(ex);
+            }
 
             if (signature is not null)
             {
@@ -73,6 +91,12 @@ internal sealed partial class EmbeddedSigningService(KeyStore store, ILogger<Emb
         }
 
         return signatures;
+    }
+
+    private SignerUnavailableException Unavailable(Pkcs11TokenException exception)
+    {
+        LogTokenUnavailable(logger, exception.Message);
+        return new SignerUnavailableException(exception.Message, exception);
     }
 
     private static string? CanonicalIdOrNull(TufPublicKey key)
@@ -90,4 +114,7 @@ internal sealed partial class EmbeddedSigningService(KeyStore store, ILogger<Emb
 
     [LoggerMessage(EventId = 3011, Level = LogLevel.Debug, Message = "Key {KeyId} of {Gun} {Role} is not held by the embedded signer")]
     private static partial void LogKeyNotHeld(ILogger logger, string gun, string role, string keyId);
+
+    [LoggerMessage(EventId = 3103, Level = LogLevel.Error, Message = "The PKCS#11 token is unavailable: {Reason}")]
+    private static partial void LogTokenUnavailable(ILogger logger, string reason);
 }

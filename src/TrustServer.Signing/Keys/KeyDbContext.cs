@@ -28,6 +28,9 @@ internal abstract class KeyDbContext : DbContext
 
     public DbSet<PrivateKeyRow> PrivateKeys => Set<PrivateKeyRow>();
 
+    /// <summary>Keys inside a PKCS#11 token (ours; <c>Keys:Backend = Pkcs11</c>).</summary>
+    public DbSet<HsmKeyRow> HsmKeys => Set<HsmKeyRow>();
+
     /// <summary>
     /// Serializes concurrent get-or-create calls for one (gun, role, algorithm) inside the current transaction,
     /// across processes sharing the database, so they return the same pending key.
@@ -61,6 +64,26 @@ internal abstract class KeyDbContext : DbContext
 
         // Ours: the get-or-create lookup of CreateKey (signer.md §6).
         key.HasIndex(r => new { r.Gun, r.Role, r.Algorithm }).HasDatabaseName("private_keys_gun_role_algorithm_idx");
+
+        var hsm = modelBuilder.Entity<HsmKeyRow>();
+        hsm.ToTable("hsm_keys");
+        hsm.HasQueryFilter(r => r.DeletedAt == null);
+        hsm.HasKey(r => r.Id).HasName("hsm_keys_pkey");
+        hsm.Property(r => r.Id).HasColumnName("id");
+        hsm.Property(r => r.CreatedAt).HasColumnName("created_at").HasConversion(UtcConverter);
+        hsm.Property(r => r.UpdatedAt).HasColumnName("updated_at").HasConversion(UtcConverter);
+        hsm.Property(r => r.DeletedAt).HasColumnName("deleted_at").HasConversion(UtcConverter);
+        hsm.Property(r => r.KeyId).HasColumnName("key_id").HasMaxLength(255);
+        hsm.Property(r => r.Algorithm).HasColumnName("algorithm").HasMaxLength(50);
+        hsm.Property(r => r.Public).HasColumnName("public");
+        hsm.Property(r => r.Gun).HasColumnName("gun").HasMaxLength(255);
+        hsm.Property(r => r.Role).HasColumnName("role").HasMaxLength(255);
+        hsm.Property(r => r.LastUsed).HasColumnName("last_used").HasConversion(UtcConverter);
+        hsm.Property(r => r.ObjectId).HasColumnName("pkcs11_id");
+        hsm.Property(r => r.ObjectLabel).HasColumnName("pkcs11_label").HasMaxLength(255);
+        hsm.Property(r => r.TokenLabel).HasColumnName("token_label").HasMaxLength(255);
+        hsm.HasIndex(r => r.KeyId).IsUnique().HasDatabaseName("hsm_keys_key_id_idx");
+        hsm.HasIndex(r => new { r.Gun, r.Role, r.Algorithm }).HasDatabaseName("hsm_keys_gun_role_algorithm_idx");
     }
 
     /// <summary>A stable 64-bit lock key for a (gun, role, algorithm) triple.</summary>
@@ -95,6 +118,12 @@ internal sealed class PostgresKeyDbContext(DbContextOptions<PostgresKeyDbContext
         key.Property(r => r.LastUsed).HasColumnType("timestamp without time zone");
         key.Property(r => r.Public).HasColumnType("bytea");
         key.Property(r => r.Private).HasColumnType("bytea");
+
+        var hsm = modelBuilder.Entity<HsmKeyRow>();
+        hsm.Property(r => r.CreatedAt).HasColumnType("timestamp without time zone");
+        hsm.Property(r => r.UpdatedAt).HasColumnType("timestamp without time zone");
+        hsm.Property(r => r.DeletedAt).HasColumnType("timestamp without time zone");
+        hsm.Property(r => r.LastUsed).HasColumnType("timestamp without time zone");
     }
 }
 

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TrustServer.Data;
 using TrustServer.Signing.Encryption;
+using TrustServer.Signing.Keys.Pkcs11;
 using TrustServer.Tuf.Keys;
 
 namespace TrustServer.Signing.Keys;
@@ -17,6 +18,8 @@ namespace TrustServer.Signing.Keys;
 /// database (it caches decrypted keys, which are immutable by key ID). As in notary-signer's cached key service, the
 /// cache is only invalidated by this instance's own <see cref="DeleteKeyAsync"/>: a key deleted through another
 /// replica keeps signing here until restart (signer.md §6).
+/// With a <see cref="Pkcs11Token"/> (<c>Keys:Backend = Pkcs11</c>), new keys are generated in the token and described in
+/// <c>hsm_keys</c> (no key material in the database); existing JWE keys keep signing (mixed operation).
 /// </summary>
 /// <remarks>
 /// Every operation but <see cref="MigrateAsync"/> is retried once, on a fresh connection, when it fails with a transient
@@ -47,13 +50,15 @@ public sealed partial class KeyStore
     /// <param name="passphrases">Passphrases by alias (notary-signer: <see cref="EnvironmentPassphraseSource"/>).</param>
     /// <param name="timeProvider">Clock for <c>created_at</c>/<c>last_used</c>/…; the system clock when null.</param>
     /// <param name="logger">Logger; none when null. Never receives key material.</param>
+    /// <param name="token">The PKCS#11 token new keys are generated in; null = new keys are JWE rows (<c>Keys:Backend = Database</c>).</param>
     public KeyStore(
         StorageProvider provider,
         string connectionString,
         string defaultAlias,
         IPassphraseSource passphrases,
         TimeProvider? timeProvider = null,
-        ILogger<KeyStore>? logger = null)
+        ILogger<KeyStore>? logger = null,
+        Pkcs11Token? token = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(defaultAlias);
         ArgumentNullException.ThrowIfNull(passphrases);
@@ -62,7 +67,10 @@ public sealed partial class KeyStore
         _passphrases = passphrases;
         _time = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _token = token;
     }
+
+    private readonly Pkcs11Token? _token;
 
     /// <summary>The passphrase alias new keys are encrypted under.</summary>
     public string DefaultAlias { get; }
@@ -89,6 +97,8 @@ public sealed partial class KeyStore
     /// </summary>
     /// <exception cref="ArgumentException">The algorithm is not <c>ecdsa</c> or <c>ed25519</c>.</exception>
     /// <exception cref="PassphraseUnavailableException">The default alias has no passphrase.</exception>
+    /// <exception cref="KeyAlgorithmNotSupportedException">The PKCS#11 token cannot make keys of this algorithm.</exception>
+    /// <exception cref="Pkcs11TokenException">The PKCS#11 token failed.</exception>
     public Task<StoredKey> CreateKeyAsync(string gun, string role, string algorithm, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(gun);
@@ -98,7 +108,50 @@ public sealed partial class KeyStore
             throw new ArgumentException($"algorithm {algorithm} not supported for create key", nameof(algorithm));
         }
 
-        return RetryOnceAsync(nameof(CreateKeyAsync), ct => GetOrCreateKeyAsync(gun, role, algorithm, ct), cancellationToken);
+        return _token is null
+            ? RetryOnceAsync(nameof(CreateKeyAsync), ct => GetOrCreateKeyAsync(gun, role, algorithm, ct), cancellationToken)
+            : RetryOnceAsync(nameof(CreateKeyAsync), ct => GetOrCreateTokenKeyAsync(_token, gun, role, algorithm, ct), cancellationToken);
+    }
+
+    // As GetOrCreateKeyAsync, in the token: the pending hsm_keys row, else a key pair generated in the token.
+    private async Task<StoredKey> GetOrCreateTokenKeyAsync(Pkcs11Token token, string gun, string role, string algorithm, CancellationToken cancellationToken)
+    {
+        await using var context = _contexts.Create();
+        await using var transaction = await context.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await context.LockCreateAsync(gun, role, algorithm, cancellationToken).ConfigureAwait(false);
+        var pending = await context.HsmKeys.AsNoTracking()
+            .Where(r => r.Gun == gun && r.Role == role && r.Algorithm == algorithm && r.LastUsed == null)
+            .OrderBy(r => r.KeyId)
+            .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+        if (pending is not null)
+        {
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return ToStoredKey(pending);
+        }
+
+        var pair = await token.GenerateKeyPairAsync(algorithm, cancellationToken).ConfigureAwait(false);
+        var now = _time.GetUtcNow().UtcDateTime;
+        var row = new HsmKeyRow
+        {
+            CreatedAt = now,
+            UpdatedAt = now,
+            KeyId = new TufPublicKey(algorithm, pair.Public).Id,
+            Algorithm = algorithm,
+            Public = pair.Public,
+            Gun = gun,
+            Role = role,
+            ObjectId = pair.ObjectId,
+            ObjectLabel = pair.Label,
+            TokenLabel = token.TokenLabel ?? string.Empty,
+        };
+        context.HsmKeys.Add(row);
+        await context.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+
+        var stored = ToStoredKey(row);
+        _cache[stored.KeyId] = new CachedKey(stored, null, row.ObjectId);
+        LogTokenKeyCreated(_logger, stored.KeyId, gun, role, algorithm, row.ObjectLabel);
+        return stored;
     }
 
     private async Task<StoredKey> GetOrCreateKeyAsync(string gun, string role, string algorithm, CancellationToken cancellationToken)
@@ -149,7 +202,7 @@ public sealed partial class KeyStore
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
 
         var stored = ToStoredKey(row);
-        _cache[stored.KeyId] = new CachedKey(stored, key);
+        _cache[stored.KeyId] = new CachedKey(stored, key, null);
         LogKeyCreated(_logger, stored.KeyId, gun, role, algorithm);
         return stored;
     }
@@ -168,7 +221,8 @@ public sealed partial class KeyStore
     /// <summary>
     /// Signs <paramref name="content"/> (the exact bytes, e.g. canonical JSON; ecdsa hashes with SHA-256) with the key
     /// and marks it active (<c>last_used</c> = now). Null when there is no such key; <see cref="KeyStoreException"/>
-    /// when it cannot be decrypted.
+    /// when it cannot be decrypted (or a token key is no longer in the token); <see cref="Pkcs11TokenException"/> when
+    /// the token failed.
     /// </summary>
     public async Task<StoredKeySignature?> SignAsync(string keyId, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default)
     {
@@ -178,7 +232,10 @@ public sealed partial class KeyStore
             return null;
         }
 
-        var signature = cached.Key.Sign(content.Span);
+        var signature = cached.ObjectId is null
+            ? cached.Key!.Sign(content.Span)
+            : await _token!.SignAsync(cached.ObjectId, cached.Info.Algorithm, content.Span, cancellationToken).ConfigureAwait(false)
+                ?? throw new KeyStoreException($"key {keyId} is no longer in the PKCS#11 token");
 
         // last_used matters as "used at all" (pending vs active, signer.md §6): write it on this process's first
         // signature with the key and then at most once per LastUsedResolution, not on every signature.
@@ -189,19 +246,27 @@ public sealed partial class KeyStore
             await RetryOnceAsync(nameof(SignAsync), async ct =>
             {
                 await using var context = _contexts.Create();
-                return await context.PrivateKeys
-                    .Where(r => r.KeyId == keyId)
-                    .ExecuteUpdateAsync(s => s.SetProperty(r => r.LastUsed, utc).SetProperty(r => r.UpdatedAt, utc), ct)
-                    .ConfigureAwait(false);
+                return cached.ObjectId is null
+                    ? await context.PrivateKeys
+                        .Where(r => r.KeyId == keyId)
+                        .ExecuteUpdateAsync(s => s.SetProperty(r => r.LastUsed, utc).SetProperty(r => r.UpdatedAt, utc), ct)
+                        .ConfigureAwait(false)
+                    : await context.HsmKeys
+                        .Where(r => r.KeyId == keyId)
+                        .ExecuteUpdateAsync(s => s.SetProperty(r => r.LastUsed, utc).SetProperty(r => r.UpdatedAt, utc), ct)
+                        .ConfigureAwait(false);
             }, cancellationToken).ConfigureAwait(false);
 
             _lastUsedWritten[keyId] = now;
         }
 
-        return new StoredKeySignature(cached.Info, cached.Key.Method, signature);
+        return new StoredKeySignature(cached.Info, SignatureMethod.ForKeyType(cached.Info.Algorithm), signature);
     }
 
-    /// <summary>Soft-deletes the key (sets <c>deleted_at</c>); unknown IDs are fine (signer.md §3, DeleteKey).</summary>
+    /// <summary>
+    /// Soft-deletes the key (sets <c>deleted_at</c>); unknown IDs are fine (signer.md §3, DeleteKey). A token key's
+    /// objects stay in the token, as a JWE key's row stays in the table.
+    /// </summary>
     public async Task DeleteKeyAsync(string keyId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(keyId);
@@ -210,6 +275,10 @@ public sealed partial class KeyStore
         {
             await using var context = _contexts.Create();
             return await context.PrivateKeys
+                .Where(r => r.KeyId == keyId)
+                .ExecuteUpdateAsync(s => s.SetProperty(r => r.DeletedAt, now).SetProperty(r => r.UpdatedAt, now), ct)
+                .ConfigureAwait(false)
+                + await context.HsmKeys
                 .Where(r => r.KeyId == keyId)
                 .ExecuteUpdateAsync(s => s.SetProperty(r => r.DeletedAt, now).SetProperty(r => r.UpdatedAt, now), ct)
                 .ConfigureAwait(false);
@@ -277,11 +346,17 @@ public sealed partial class KeyStore
             return cached;
         }
 
-        var row = await RetryOnceAsync(nameof(LoadAsync), async ct =>
+        var (row, hsmRow) = await RetryOnceAsync(nameof(LoadAsync), async ct =>
         {
             await using var context = _contexts.Create();
-            return await context.PrivateKeys.AsNoTracking().FirstOrDefaultAsync(r => r.KeyId == keyId, ct).ConfigureAwait(false);
+            var jwe = await context.PrivateKeys.AsNoTracking().FirstOrDefaultAsync(r => r.KeyId == keyId, ct).ConfigureAwait(false);
+            return (jwe, jwe is null ? await context.HsmKeys.AsNoTracking().FirstOrDefaultAsync(r => r.KeyId == keyId, ct).ConfigureAwait(false) : null);
         }, cancellationToken).ConfigureAwait(false);
+
+        if (hsmRow is not null)
+        {
+            return await LoadTokenKeyAsync(hsmRow, cancellationToken).ConfigureAwait(false);
+        }
 
         if (row is null)
         {
@@ -307,11 +382,36 @@ public sealed partial class KeyStore
                 throw new KeyDecryptionException($"private key {row.KeyId} does not match its stored public key");
             }
 
-            return _cache.GetOrAdd(keyId, new CachedKey(ToStoredKey(row), key));
+            return _cache.GetOrAdd(keyId, new CachedKey(ToStoredKey(row), key, null));
         }
         catch (KeyStoreException ex)
         {
             LogKeyLoadFailed(_logger, keyId, row.PassphraseAlias, ex.Message);
+            throw;
+        }
+    }
+
+    // A token key: usable when the configured token holds its public key with the stored bytes (and so, by CKA_ID, its private key).
+    private async Task<CachedKey> LoadTokenKeyAsync(HsmKeyRow row, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (_token is null)
+            {
+                throw new KeyStoreException($"key {row.KeyId} is in a PKCS#11 token, but Keys:Backend is not Pkcs11");
+            }
+
+            var inToken = await _token.ReadPublicKeyAsync(row.ObjectId, row.Algorithm, cancellationToken).ConfigureAwait(false);
+            if (inToken is null || !inToken.AsSpan().SequenceEqual(row.Public))
+            {
+                throw new KeyStoreException($"key {row.KeyId} ({row.ObjectLabel}) is not in the PKCS#11 token {_token.TokenLabel}");
+            }
+
+            return _cache.GetOrAdd(row.KeyId, new CachedKey(ToStoredKey(row), null, row.ObjectId));
+        }
+        catch (KeyStoreException ex)
+        {
+            LogKeyLoadFailed(_logger, row.KeyId, "pkcs11", ex.Message);
             throw;
         }
     }
@@ -360,6 +460,8 @@ public sealed partial class KeyStore
 
     private static StoredKey ToStoredKey(PrivateKeyRow row) => new(row.KeyId, row.Algorithm, row.Public, row.Gun, row.Role);
 
+    private static StoredKey ToStoredKey(HsmKeyRow row) => new(row.KeyId, row.Algorithm, row.Public, row.Gun, row.Role);
+
     [LoggerMessage(EventId = 3021, Level = LogLevel.Information, Message = "Created {Algorithm} key {KeyId} for {Gun} {Role}")]
     private static partial void LogKeyCreated(ILogger logger, string keyId, string gun, string role, string algorithm);
 
@@ -372,5 +474,9 @@ public sealed partial class KeyStore
     [LoggerMessage(EventId = 3024, Level = LogLevel.Warning, Message = "Key store {Operation} failed on a transient database error; retrying once on a new connection")]
     private static partial void LogRetrying(ILogger logger, Exception exception, string operation);
 
-    private sealed record CachedKey(StoredKey Info, TufSigningKey Key);
+    [LoggerMessage(EventId = 3102, Level = LogLevel.Information, Message = "Created {Algorithm} key {KeyId} for {Gun} {Role} in the PKCS#11 token as {ObjectLabel}")]
+    private static partial void LogTokenKeyCreated(ILogger logger, string keyId, string gun, string role, string algorithm, string objectLabel);
+
+    // Key: a decrypted JWE key; ObjectId: the CKA_ID of a token key (exactly one is set).
+    private sealed record CachedKey(StoredKey Info, TufSigningKey? Key, byte[]? ObjectId);
 }

@@ -46,11 +46,11 @@ internal sealed partial class ConfigKeys
     /// <summary>
     /// Source directories of each host (relative to the repository root), and whether its options classes count: the
     /// signer references TrustServer.Signing for the key store and its passphrase variables, but does not bind the
-    /// server's <c>Signing:Remote</c> options that live there.
+    /// server's <c>Signing:Remote</c> options that live there; it does bind the key backend options (<c>Keys/Pkcs11</c>).
     /// </summary>
     public static IReadOnlyList<(string Dir, bool Options)> SourceDirs(Host host) => host == Host.Server
         ? [("src/TrustServer.Server", true), ("src/TrustServer.Signing", true), ("src/TrustServer.Data", true)]
-        : [("src/TrustServer.Signer", true), ("src/TrustServer.Signing", false)];
+        : [("src/TrustServer.Signer", true), ("src/TrustServer.Signing", false), ("src/TrustServer.Signing/Keys/Pkcs11", true)];
 
     /// <summary>Whether the signer host's sources are in this tree.</summary>
     public static bool SignerSourcePresent => Repo.Exists("src/TrustServer.Signer/TrustServer.Signer.csproj");

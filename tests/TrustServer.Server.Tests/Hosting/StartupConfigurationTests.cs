@@ -25,6 +25,8 @@ public sealed class StartupConfigurationTests : IDisposable
     [InlineData("Signing:Lifetimes:Snapshot must be between 00:01:00 and 3650.00:00:00", "--Signing:Lifetimes:Snapshot=3651.00:00:00")]
     [InlineData("Signing:Lifetimes:RenewWhenRemaining must be a fraction between 0 and 1 (exclusive)", "--Signing:Lifetimes:RenewWhenRemaining=1")]
     [InlineData("Signing:Resigner:MaxPerSecond must be positive (at most 100000)", "--Signing:Resigner:MaxPerSecond=0")]
+    [InlineData("Keys:Backend must be Database or Pkcs11", "--Keys:Backend=Hsm")]
+    [InlineData("Keys:Pkcs11:Library (the PKCS#11 module's path) is required when Keys:Backend is Pkcs11", "--Keys:Backend=Pkcs11")]
     public async Task BadOption_OneLineAndExitCode1_BeforeAnyDatabase(string problem, string setting)
     {
         var result = await RunServerAsync(setting);

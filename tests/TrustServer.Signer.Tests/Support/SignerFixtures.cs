@@ -55,6 +55,7 @@ public abstract class SignerFixture : IAsyncLifetime
             new("Storage:Provider", Provider.ToString()),
             new("ConnectionStrings:Keys", ConnectionString),
             new("Keys:DefaultAlias", TestPassphrases.Alias),
+            .. await ExtraSettingsAsync(),
         ],
         services: services => services.AddSingleton<ILoggerProvider>(Logs));
         _channel = SignerChannels.Create(_signer.Url, Certificates, Certificates.Client);
@@ -89,10 +90,13 @@ public abstract class SignerFixture : IAsyncLifetime
 
     protected abstract Task InitializeDatabaseAsync();
 
+    /// <summary>Settings on top of the common ones (e.g. the PKCS#11 key backend).</summary>
+    protected virtual Task<IEnumerable<KeyValuePair<string, string?>>> ExtraSettingsAsync() => Task.FromResult<IEnumerable<KeyValuePair<string, string?>>>([]);
+
     protected abstract Task DisposeDatabaseAsync();
 }
 
-public sealed class PostgresSignerFixture : SignerFixture
+public class PostgresSignerFixture : SignerFixture
 {
     private readonly PostgresDatabaseFixture _database = new();
 
@@ -120,6 +124,12 @@ public sealed class SqliteSignerFixture : SignerFixture
         _directory.Dispose();
         return Task.CompletedTask;
     }
+}
+
+/// <summary>The signer with <c>Keys:Backend = Pkcs11</c> on this test process's SoftHSM2 token, key database on PostgreSQL.</summary>
+public sealed class Pkcs11SignerFixture : PostgresSignerFixture
+{
+    protected override async Task<IEnumerable<KeyValuePair<string, string?>>> ExtraSettingsAsync() => (await SoftHsm.TokenAsync()).Settings;
 }
 
 /// <summary>The signer on a PostgreSQL cluster of its own, which the tests may restart.</summary>

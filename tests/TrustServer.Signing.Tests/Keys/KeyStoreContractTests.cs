@@ -24,11 +24,12 @@ public abstract class KeyStoreContractTests(IKeyDatabase database)
 
         await using var context = KeyDatabase.NewContext(Database);
         var applied = (await context.Database.GetAppliedMigrationsAsync()).ToList();
-        Assert.Single(applied);
+        Assert.Equal(2, applied.Count);
         Assert.EndsWith("_InitialKeys", applied[0], StringComparison.Ordinal);
+        Assert.EndsWith("_HsmKeys", applied[1], StringComparison.Ordinal);
         Assert.Empty(await context.Database.GetPendingMigrationsAsync());
         var count = await context.Database.SqlQueryRaw<int>("SELECT COUNT(*) AS \"Value\" FROM \"__keys_migrations\"").SingleAsync();
-        Assert.Equal(1, count);
+        Assert.Equal(2, count);
     }
 
     [Fact]

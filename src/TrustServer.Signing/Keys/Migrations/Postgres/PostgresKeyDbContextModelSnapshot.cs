@@ -22,6 +22,90 @@ namespace TrustServer.Signing.Keys.Migrations.Postgres
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("TrustServer.Signing.Keys.HsmKeyRow", b =>
+                {
+                    b.Property<int>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("integer")
+                        .HasColumnName("id");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<int>("Id"));
+
+                    b.Property<string>("Algorithm")
+                        .IsRequired()
+                        .HasMaxLength(50)
+                        .HasColumnType("character varying(50)")
+                        .HasColumnName("algorithm");
+
+                    b.Property<DateTime?>("CreatedAt")
+                        .HasColumnType("timestamp without time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTime?>("DeletedAt")
+                        .HasColumnType("timestamp without time zone")
+                        .HasColumnName("deleted_at");
+
+                    b.Property<string>("Gun")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .HasColumnName("gun");
+
+                    b.Property<string>("KeyId")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .HasColumnName("key_id");
+
+                    b.Property<DateTime?>("LastUsed")
+                        .HasColumnType("timestamp without time zone")
+                        .HasColumnName("last_used");
+
+                    b.Property<byte[]>("ObjectId")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("pkcs11_id");
+
+                    b.Property<string>("ObjectLabel")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .HasColumnName("pkcs11_label");
+
+                    b.Property<byte[]>("Public")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("public");
+
+                    b.Property<string>("Role")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .HasColumnName("role");
+
+                    b.Property<string>("TokenLabel")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .HasColumnName("token_label");
+
+                    b.Property<DateTime?>("UpdatedAt")
+                        .HasColumnType("timestamp without time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Id")
+                        .HasName("hsm_keys_pkey");
+
+                    b.HasIndex("KeyId")
+                        .IsUnique()
+                        .HasDatabaseName("hsm_keys_key_id_idx");
+
+                    b.HasIndex("Gun", "Role", "Algorithm")
+                        .HasDatabaseName("hsm_keys_gun_role_algorithm_idx");
+
+                    b.ToTable("hsm_keys", (string)null);
+                });
+
             modelBuilder.Entity("TrustServer.Signing.Keys.PrivateKeyRow", b =>
                 {
                     b.Property<int>("Id")

@@ -17,6 +17,88 @@ namespace TrustServer.Signing.Keys.Migrations.Sqlite
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
+            modelBuilder.Entity("TrustServer.Signing.Keys.HsmKeyRow", b =>
+                {
+                    b.Property<int>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Algorithm")
+                        .IsRequired()
+                        .HasMaxLength(50)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("algorithm");
+
+                    b.Property<DateTime?>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTime?>("DeletedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("deleted_at");
+
+                    b.Property<string>("Gun")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("gun");
+
+                    b.Property<string>("KeyId")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("key_id");
+
+                    b.Property<DateTime?>("LastUsed")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("last_used");
+
+                    b.Property<byte[]>("ObjectId")
+                        .IsRequired()
+                        .HasColumnType("BLOB")
+                        .HasColumnName("pkcs11_id");
+
+                    b.Property<string>("ObjectLabel")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("pkcs11_label");
+
+                    b.Property<byte[]>("Public")
+                        .IsRequired()
+                        .HasColumnType("BLOB")
+                        .HasColumnName("public");
+
+                    b.Property<string>("Role")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("role");
+
+                    b.Property<string>("TokenLabel")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("token_label");
+
+                    b.Property<DateTime?>("UpdatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Id")
+                        .HasName("hsm_keys_pkey");
+
+                    b.HasIndex("KeyId")
+                        .IsUnique()
+                        .HasDatabaseName("hsm_keys_key_id_idx");
+
+                    b.HasIndex("Gun", "Role", "Algorithm")
+                        .HasDatabaseName("hsm_keys_gun_role_algorithm_idx");
+
+                    b.ToTable("hsm_keys", (string)null);
+                });
+
             modelBuilder.Entity("TrustServer.Signing.Keys.PrivateKeyRow", b =>
                 {
                     b.Property<int>("Id")
