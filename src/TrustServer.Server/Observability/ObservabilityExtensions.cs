@@ -21,8 +21,10 @@ internal static class ObservabilityExtensions
     public static WebApplicationBuilder AddObservability(this WebApplicationBuilder builder)
     {
         // Serilog writes the console itself; providers registered by the host (e.g. tests) still receive events.
+        // Each host keeps its own logger (not the static Log.Logger): with several hosts in one process (tests), the
+        // static one would send every host's events to the providers of the host built last.
         builder.Logging.ClearProviders();
-        builder.Services.AddSerilog(ConfigureLogger, writeToProviders: true);
+        builder.Services.AddSerilog(ConfigureLogger, preserveStaticLogger: true, writeToProviders: true);
         TrustServerMetrics.SuppressRuntimeAdapters();
         builder.Services.AddSingleton<TrustServerMetrics>();
         return builder;
