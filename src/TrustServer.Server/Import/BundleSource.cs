@@ -41,7 +41,7 @@ public sealed class BundleSource(string file) : INotarySource
             var (sha256, size) = await HashAsync(data, cancellationToken).ConfigureAwait(false);
             if (!present.TryAdd(name, (sha256, size)))
             {
-                throw Refused($"entry '{name}' occurs twice");
+                throw Refused($"entry '{Printable(name)}' occurs twice");
             }
 
             var segment = name.Split('/')[0];
@@ -49,7 +49,7 @@ public sealed class BundleSource(string file) : INotarySource
             {
                 if (order.Contains(segment, StringComparer.Ordinal))
                 {
-                    throw Refused($"the entries of '{Uri.UnescapeDataString(segment)}' are not consecutive");
+                    throw Refused($"the entries of '{Printable(Uri.UnescapeDataString(segment))}' are not consecutive");
                 }
 
                 order.Add(segment);
@@ -77,15 +77,16 @@ public sealed class BundleSource(string file) : INotarySource
         var listed = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entry in entries)
         {
-            if (entry.Gun is null || entry.Path is null || entry.Sha256 is null || entry.Path != RepositoryBundle.PathOf(entry) || !listed.Add(entry.Path))
+            if (entry.Gun is not { Length: > 0 and <= 255 } || entry.Gun.Any(char.IsControl) || entry.Path is null || entry.Sha256 is null
+                || entry.Path != RepositoryBundle.PathOf(entry) || !listed.Add(entry.Path))
             {
-                throw Refused($"the manifest entry '{entry.Path}' does not name its file as the format does, or twice");
+                throw Refused($"the manifest entry '{Printable(entry.Path)}' has no valid GUN, does not name its file as the format does, or is listed twice");
             }
         }
 
         if (present.Keys.FirstOrDefault(name => !listed.Contains(name)) is { } unlisted)
         {
-            throw Refused($"entry '{unlisted}' is not in the manifest");
+            throw Refused($"entry '{Printable(unlisted)}' is not in the manifest");
         }
 
         _manifest = manifest with { Entries = [.. entries.Where(e => gunPrefix is null || e.Gun.StartsWith(gunPrefix, StringComparison.Ordinal))] };
@@ -157,6 +158,10 @@ public sealed class BundleSource(string file) : INotarySource
     /// <inheritdoc />
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
+    // Names from the archive in one-line messages: control characters shown as '?', at most 200 characters.
+    private static string Printable(string? name) =>
+        new([.. (name ?? string.Empty).Take(200).Select(c => char.IsControl(c) ? '?' : c)]);
+
     private ImportSourceException Refused(string why, Exception? inner = null) =>
         new($"{Description} is refused (nothing written): {why}", inner);
 
@@ -214,17 +219,17 @@ public sealed class BundleSource(string file) : INotarySource
 
                 if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile))
                 {
-                    throw refused($"entry '{entry.Name}' is a {entry.EntryType}, not a regular file", null);
+                    throw refused($"entry '{Printable(entry.Name)}' is a {entry.EntryType}, not a regular file", null);
                 }
 
                 if (!RepositoryBundle.IsSafeName(entry.Name))
                 {
-                    throw refused($"entry name '{entry.Name}' is not a safe relative path", null);
+                    throw refused($"entry name '{Printable(entry.Name)}' is not a safe relative path", null);
                 }
 
                 if (entry.Length > RepositoryBundle.MaxEntryBytes)
                 {
-                    throw refused($"entry '{entry.Name}' is {entry.Length} bytes, more than the limit of {RepositoryBundle.MaxEntryBytes}", null);
+                    throw refused($"entry '{Printable(entry.Name)}' is {entry.Length} bytes, more than the limit of {RepositoryBundle.MaxEntryBytes}", null);
                 }
 
                 var data = entry.DataStream ?? Stream.Null;
