@@ -12,7 +12,7 @@ public sealed record ExportResult(int Repositories, int Files, int Changes, stri
 /// <summary>
 /// Writes the repositories of this server's store whose GUN starts with a prefix into a bundle
 /// (<see cref="RepositoryBundle"/>): one file at a time (memory bounded by the largest file and a repository's
-/// changefeed), repositories in ordinal order of their GUN, roles in ordinal order, versions ascending.
+/// changefeed), repositories in the database's order of GUNs, roles in ordinal order, versions ascending.
 /// </summary>
 public sealed class BundleExporter(IMetadataCatalog catalog, IMetadataStore store, TimeProvider timeProvider)
 {
@@ -73,7 +73,8 @@ public sealed class BundleExporter(IMetadataCatalog catalog, IMetadataStore stor
         await tar.WriteEntryAsync(entry, cancellationToken).ConfigureAwait(false);
     }
 
-    // Keyset pages over every repository holding a timestamp, in ordinal order; stops past the prefix.
+    // Keyset pages over every repository holding a timestamp, in the GUN column's collation order (not necessarily
+    // ordinal on PostgreSQL, so every page is read and filtered here).
     private async IAsyncEnumerable<string> GunsAsync(string? prefix, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         string? after = null;
@@ -85,10 +86,6 @@ public sealed class BundleExporter(IMetadataCatalog catalog, IMetadataStore stor
                 if (prefix is null || gun.StartsWith(prefix, StringComparison.Ordinal))
                 {
                     yield return gun;
-                }
-                else if (string.CompareOrdinal(gun, prefix) > 0)
-                {
-                    yield break;
                 }
             }
 
