@@ -125,6 +125,29 @@ public sealed class BundleTests(BundleSourceFixture fixture) : IClassFixture<Bun
 
         var usage = await fixture.ExportAsync(["--gun-prefix", "x"]);
         Assert.Equal(ImportCommand.Usage, usage.Exit);
+
+        // A cancelled export (Ctrl+C) leaves neither the bundle nor its temporary file.
+        var cancelledFile = _directory.Combine("cancelled.tar.gz");
+        using (var output = new StringWriter())
+        using (var error = new StringWriter())
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ExportCommand.RunAsync(
+                ["--out", cancelledFile, "--Storage:Provider=Sqlite", $"--ConnectionStrings:Metadata=Data Source={fixture.Database}", $"--Signing:PassphraseFile={fixture.Passphrase}"],
+                output, error, new CancellationToken(canceled: true)));
+        }
+
+        // A store without the schema: one line, exit 1, no file.
+        using (var output = new StringWriter())
+        using (var error = new StringWriter())
+        {
+            var exit = await ExportCommand.RunAsync(
+                ["--out", cancelledFile, "--Storage:Provider=Sqlite", $"--ConnectionStrings:Metadata=Data Source={_directory.Combine("empty.db")}", $"--Signing:PassphraseFile={fixture.Passphrase}"],
+                output, error);
+            Assert.Equal(ImportCommand.Failure, exit);
+            Assert.Contains("no schema", error.ToString(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(["forced.tar.gz"], System.IO.Directory.GetFiles(_directory.Path).Select(Path.GetFileName).Where(f => f != "empty.db"));
     }
 
     [Fact]
