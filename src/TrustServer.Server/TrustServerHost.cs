@@ -69,13 +69,19 @@ public static class TrustServerHost
     /// <summary>
     /// Runs the server; with <c>migrate</c> as first argument applies migrations and exits; with <c>hash-password</c>
     /// reads a password from standard input and prints its hash for <c>Auth:Issuer:Users:&lt;name&gt;:PasswordHash</c>;
-    /// with <c>import</c> imports a Notary deployment's data (<see cref="Import.ImportCommand"/>).
+    /// with <c>import</c> imports a Notary deployment's data (<see cref="Import.ImportCommand"/>); with <c>export</c>
+    /// writes repositories into a bundle (<see cref="Import.ExportCommand"/>).
     /// </summary>
     public static async Task<int> RunAsync(string[] args)
     {
         if (args.Length > 0 && args[0] == "import")
         {
             return await Import.ImportCommand.RunAsync(args[1..], Console.Out, Console.Error);
+        }
+
+        if (args.Length > 0 && args[0] == "export")
+        {
+            return await Import.ExportCommand.RunAsync(args[1..], Console.Out, Console.Error);
         }
 
         if (args.Length > 0 && args[0] == "hash-password")

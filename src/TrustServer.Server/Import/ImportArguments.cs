@@ -22,6 +22,9 @@ internal sealed class ImportArguments
 
     public long? ChangefeedHeadroom { get; private set; }
 
+    /// <summary><c>bundle</c>: the bundle file written by <c>export</c>.</summary>
+    public string? BundleFile { get; private set; }
+
     /// <summary><c>notary-server</c>: the server's base URL.</summary>
     public Uri? Url { get; private set; }
 
@@ -45,29 +48,38 @@ internal sealed class ImportArguments
 
     public static ImportArguments Parse(string[] args)
     {
-        if (args.Length == 0 || args[0] is not ("notary-db" or "notary-signer-keys" or "notary-server"))
+        if (args.Length == 0 || args[0] is not ("notary-db" or "notary-signer-keys" or "notary-server" or "bundle"))
         {
             throw new ImportUsageException(args.Length == 0 ? "no import source given" : $"unknown import source '{args[0]}'");
         }
 
         var parsed = new ImportArguments { Command = args[0] };
         string? from = null, provider = null;
-        for (var i = 1; i < args.Length; i++)
+        var first = 1;
+        if (parsed.Command == "bundle")
+        {
+            parsed.BundleFile = args.Length > 1 && !args[1].StartsWith("--", StringComparison.Ordinal)
+                ? args[1]
+                : throw new ImportUsageException("import bundle needs the bundle FILE");
+            first = 2;
+        }
+
+        for (var i = first; i < args.Length; i++)
         {
             var arg = args[i];
             string Value() => i + 1 < args.Length ? args[++i] : throw new ImportUsageException($"{arg} needs a value");
             switch (arg)
             {
-                case "--from" when parsed.Command != "notary-server":
+                case "--from" when parsed.Command is "notary-db" or "notary-signer-keys":
                     from = Value();
                     break;
-                case "--provider" when parsed.Command != "notary-server":
+                case "--provider" when parsed.Command is "notary-db" or "notary-signer-keys":
                     provider = Value();
                     break;
                 case "--dry-run":
                     parsed.DryRun = true;
                     break;
-                case "--gun-prefix" when parsed.Command is "notary-db" or "notary-server":
+                case "--gun-prefix" when parsed.Command is "notary-db" or "notary-server" or "bundle":
                     parsed.GunPrefix = Value();
                     break;
                 case "--url" when parsed.Command == "notary-server":
@@ -91,7 +103,7 @@ internal sealed class ImportArguments
                 case "--token-file" when parsed.Command == "notary-server":
                     parsed.TokenFile = Value();
                     break;
-                case "--report" when parsed.Command is "notary-db" or "notary-server":
+                case "--report" when parsed.Command is "notary-db" or "notary-server" or "bundle":
                     parsed.ReportFile = Value();
                     break;
                 case "--batch" when parsed.Command == "notary-db":
@@ -114,6 +126,11 @@ internal sealed class ImportArguments
 
                     throw new ImportUsageException($"unknown argument '{arg}' for import {parsed.Command}");
             }
+        }
+
+        if (parsed.Command == "bundle")
+        {
+            return parsed;
         }
 
         if (parsed.Command == "notary-server")

@@ -16,6 +16,7 @@ namespace TrustServer.Server.Import;
 /// import notary-db --from "&lt;conn&gt;" --provider postgres|mysql [--gun-prefix P] [--dry-run] [--report FILE] [--batch N] [--changefeed-headroom N]
 /// import notary-signer-keys --from "&lt;conn&gt;" --provider postgres|mysql [--dry-run]
 /// import notary-server --url https://… [--ca-file F] [--gun G]… [--username U --password-stdin | --token-file F] [--dry-run] [--report FILE]
+/// import bundle FILE [--gun-prefix P] [--dry-run] [--report FILE]
 /// </code>
 /// Other arguments of the form <c>--Section:Key=value</c> are configuration. Exit codes: 0 success, 1 a repository
 /// (or key) failed or is broken, or the source/destination cannot be used, 2 usage error (one line).
@@ -34,13 +35,14 @@ public static partial class ImportCommand
     private const string UsageText =
         "usage: import notary-db --from <connection string> --provider postgres|mysql [--gun-prefix P] [--dry-run] [--report FILE] [--batch N] [--changefeed-headroom N]"
         + " | import notary-signer-keys --from <connection string> --provider postgres|mysql [--dry-run]"
-        + " | import notary-server --url <https://…> [--ca-file F] [--gun G]... [--username U --password-stdin | --token-file F] [--gun-prefix P] [--dry-run] [--report FILE]";
+        + " | import notary-server --url <https://…> [--ca-file F] [--gun G]... [--username U --password-stdin | --token-file F] [--gun-prefix P] [--dry-run] [--report FILE]"
+        + " | import bundle FILE [--gun-prefix P] [--dry-run] [--report FILE]";
 
     // Per request to a live source server.
     private static readonly TimeSpan SourceTimeout = TimeSpan.FromSeconds(30);
 
     // Commands log warnings and errors to stderr only: stdout carries the summary.
-    private static readonly Dictionary<string, string?> CommandLogging = new()
+    internal static readonly Dictionary<string, string?> CommandLogging = new()
     {
         ["Serilog:MinimumLevel:Default"] = "Warning",
         ["Serilog:WriteTo:0:Name"] = "Console",
@@ -76,6 +78,7 @@ public static partial class ImportCommand
             {
                 "notary-db" => await ImportDatabaseAsync(app.Services, parsed, output, error, cancellationToken),
                 "notary-server" => await ImportServerAsync(app.Services, parsed, input ?? Console.In, output, error, cancellationToken),
+                "bundle" => await ImportBundleAsync(app.Services, parsed, output, error, cancellationToken),
                 _ => await ImportSignerKeysAsync(app.Services, parsed, output, error, cancellationToken),
             };
         }
@@ -111,6 +114,18 @@ public static partial class ImportCommand
 
         await using var source = new NotaryDatabaseSource(args.Database!);
         return await RunImportAsync(services, source, args, keysStayWithSource: false, output, error, cancellationToken);
+    }
+
+    private static async Task<int> ImportBundleAsync(IServiceProvider services, ImportArguments args, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        if (!args.DryRun)
+        {
+            await services.MigrateDatabasesAsync(cancellationToken);
+        }
+
+        // A bundle holds no keys: restored into another deployment, the timestamp key may stay with the exporting one.
+        await using var source = new BundleSource(args.BundleFile!);
+        return await RunImportAsync(services, source, args, keysStayWithSource: true, output, error, cancellationToken);
     }
 
     private static async Task<int> ImportServerAsync(IServiceProvider services, ImportArguments args, TextReader input, TextWriter output, TextWriter error, CancellationToken cancellationToken)
