@@ -40,14 +40,13 @@ public abstract class RetentionTests : IDisposable
         var payload = Files.Combine("payload.txt");
         await File.WriteAllTextAsync(payload, "retained bits\n");
 
+        // The clients' server: retention off. A second replica on the same database, started later, runs the pass.
+        await using var before = await TrustServerInstance.StartAsync(Storage);
+        using var publisher = before.NewClient();
+        using var oldClient = before.NewClient();
         IReadOnlyList<PrunedVersion> expected;
         int feedBefore;
-        NotaryCli publisher;
-        NotaryCli oldClient;
-        await using (var before = await TrustServerInstance.StartAsync(Storage))
         {
-            publisher = before.NewClient();
-            oldClient = before.NewClient();
             await publisher.RunCheckedAsync(["init", gun, "--publish"]);
             await publisher.RunCheckedAsync(["add", gun, "first", payload, "-p"]);
 
@@ -62,7 +61,7 @@ public abstract class RetentionTests : IDisposable
             }
 
             // What the background pass must remove: the same rule as a dry run.
-            var rule = new RetentionPolicy(new RoleRetention(2, null), new Dictionary<string, RoleRetention>());
+            var rule = new RetentionPolicy(new RoleRetention(1, null), new Dictionary<string, RoleRetention>());
             var result = await before.Services.GetRequiredService<IMetadataRetention>()
                 .PruneAsync(gun, rule, DateTimeOffset.UtcNow, 10_000, dryRun: true);
             expected = result.Removed;
@@ -75,11 +74,9 @@ public abstract class RetentionTests : IDisposable
         Assert.Contains(expected, v => v.Role == "timestamp");
 
         await using var server = await TrustServerInstance.StartAsync(Storage, [
-            new("Retention:Default:KeepVersions", "2"),
+            new("Retention:Default:KeepVersions", "1"),
             new("Retention:BatchSize", "5"), // several transactions per repository
         ]);
-        using (publisher)
-        using (oldClient)
         {
             // The pass runs at start on the replica holding the lease.
             var deadline = DateTime.UtcNow.AddSeconds(60);
@@ -120,12 +117,13 @@ public abstract class RetentionTests : IDisposable
                 entries.SelectMany(e => e.GetProperty("files").GetString()!.Split(',')).Order(StringComparer.Ordinal));
 
             // The old client (root v1, old snapshot cached) follows the rotation and sees every publish.
-            var list = (await oldClient.RunCheckedAsync(["list", gun])).StandardOutput;
-            Assert.Contains($"v{Publishes}", list, StringComparison.Ordinal);
+            var listed = await oldClient.RunCheckedAsync(["list", gun]);
+            var list = listed.StandardOutput;
+            Assert.True(list.Contains($"v{Publishes}", StringComparison.Ordinal), listed.ToString());
             Assert.Contains("first", list, StringComparison.Ordinal);
 
             // A fresh client, and the publisher publishing on top of the pruned history.
-            using var fresh = server.NewClient();
+            using var fresh = before.NewClient();
             Assert.Contains($"v{Publishes}", (await fresh.RunCheckedAsync(["list", gun])).StandardOutput, StringComparison.Ordinal);
             await publisher.RunCheckedAsync(["add", gun, "after", payload, "-p"]);
             Assert.Contains("after", (await oldClient.RunCheckedAsync(["list", gun])).StandardOutput, StringComparison.Ordinal);

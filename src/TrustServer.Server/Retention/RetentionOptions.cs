@@ -47,6 +47,9 @@ public sealed class RetentionOptions
 /// <summary>The retention rule of one role; both limits unset (the default) keeps every version.</summary>
 public sealed class RoleRetentionOptions
 {
+    /// <summary>Configuration section of the default rule (bound as <see cref="RetentionOptions.Default"/>; a role's own rule is <c>Retention:Roles:&lt;role&gt;</c>).</summary>
+    public const string Section = "Retention:Default";
+
     /// <summary>The newest this many versions are always kept (at least 1).</summary>
     public int? KeepVersions { get; set; }
 
