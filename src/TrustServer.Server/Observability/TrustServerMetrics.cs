@@ -56,7 +56,7 @@ internal sealed class TrustServerMetrics
         "trustserver_retention_bytes_removed_total", "Bytes of metadata removed by retention.", []);
 
     public Counter RetentionFailures { get; } = Factory.CreateCounter(
-        "trustserver_retention_failures_total", "Retention passes stopped by a database failure (run again after Retention:Interval).", []);
+        "trustserver_retention_failures_total", "Retention passes stopped by a failure, e.g. of the database (run again after Retention:Interval).", []);
 
     public Counter DatabaseErrors { get; } = Factory.CreateCounter(
         "trustserver_database_errors_total", "Requests that failed because the database failed.", []);

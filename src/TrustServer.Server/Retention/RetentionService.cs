@@ -41,8 +41,9 @@ internal sealed partial class RetentionService(
             {
                 return;
             }
-            catch (Exception e) when (StorageErrors.IsDatabaseFailure(e))
+            catch (Exception e)
             {
+                // The database failed (or something unforeseen): the next pass starts over; nothing half-done stays (one transaction per batch).
                 metrics.RetentionFailures.Inc();
                 LogFailed(e);
             }
@@ -98,6 +99,6 @@ internal sealed partial class RetentionService(
     [LoggerMessage(EventId = 1870, Level = LogLevel.Information, Message = "Retention pass done: {Removed} old versions removed from {Repositories} repositories")]
     private partial void LogPass(int repositories, long removed);
 
-    [LoggerMessage(EventId = 1871, Level = LogLevel.Warning, Message = "Retention pass failed (database); it runs again after Retention:Interval")]
+    [LoggerMessage(EventId = 1871, Level = LogLevel.Warning, Message = "Retention pass failed; it runs again after Retention:Interval")]
     private partial void LogFailed(Exception exception);
 }
