@@ -53,7 +53,7 @@ internal sealed partial class RetentionService(
     }
 
     /// <summary>One pass over every repository; returns how many were pruned and how many versions were removed.</summary>
-    public async Task<(int Repositories, long Removed)> RunPassAsync(RetentionPolicy policy, IWorkerLease lease, CancellationToken cancellationToken)
+    private async Task<(int Repositories, long Removed)> RunPassAsync(RetentionPolicy policy, IWorkerLease lease, CancellationToken cancellationToken)
     {
         var repositories = 0;
         long removed = 0;
