@@ -70,6 +70,7 @@ public static class DataServiceCollectionExtensions
             sp.GetService<ILoggerFactory>()?.CreateLogger<EfMetadataStore>() ?? NullLogger<EfMetadataStore>.Instance));
         services.AddSingleton<IMetadataStore>(sp => sp.GetRequiredService<EfMetadataStore>());
         services.AddSingleton<IMetadataImportWriter>(sp => sp.GetRequiredService<EfMetadataStore>());
+        services.AddSingleton<IMetadataRetention>(sp => sp.GetRequiredService<EfMetadataStore>());
         return services;
     }
 

@@ -7,6 +7,7 @@ using TrustServer.Server.Notary;
 using TrustServer.Server.Observability;
 using TrustServer.Server.OpenApi;
 using TrustServer.Server.Options;
+using TrustServer.Server.Retention;
 
 namespace TrustServer.Server;
 
@@ -54,6 +55,7 @@ public static class TrustServerHost
         builder.Services.AddSingleton<UploadGate>();
         builder.Services.AddKeyCreationLimits();
         builder.Services.AddAuditLog();
+        builder.Services.AddRetention();
         services?.Invoke(builder.Services);
 
         var app = builder.Build();

@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using TrustServer.Data;
 using TrustServer.Server.Auth;
 using TrustServer.Server.Notary;
+using TrustServer.Server.Retention;
 using TrustServer.Signing;
 using TrustServer.Tuf;
 using TrustServer.Tuf.Metadata;
@@ -15,6 +17,7 @@ namespace TrustServer.Server.Admin;
 internal static class AdminEndpoints
 {
     private const int MaxPageSize = 500;
+    private const int MaxGunLength = 255;
 
     public static IEndpointRouteBuilder MapAdminEndpoints(this IEndpointRouteBuilder endpoints)
     {
@@ -40,6 +43,9 @@ internal static class AdminEndpoints
         group.MapGet("/audit", GetAuditAsync)
             .WithName("GetAuditLog").WithSummary("Audit log entries (changes of state and refused attempts), newest first, filtered by GUN, principal, action and time range [from, to).")
             .ProducesProblem(StatusCodes.Status400BadRequest);
+        group.MapGet("/retention", GetRetentionPreviewAsync)
+            .WithName("GetRetentionPreview").WithSummary("Dry run of retention for one repository: the versions the configured Retention rules would remove now.")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         return endpoints;
     }
 
@@ -144,6 +150,37 @@ internal static class AdminEndpoints
 
         var ordered = expiring.OrderBy(e => e.Expires).ThenBy(e => e.Gun, StringComparer.Ordinal).ThenBy(e => e.Role, StringComparer.Ordinal).ToList();
         return TypedResults.Ok(new PagedResponse<ExpiringItem>([.. ordered.Skip((page - 1) * pageSize).Take(pageSize)], page, pageSize, ordered.Count));
+    }
+
+    private static async Task<Results<Ok<RetentionPreview>, ProblemHttpResult>> GetRetentionPreviewAsync(
+        IMetadataStore store, IMetadataRetention retention, IOptions<RetentionOptions> options, TimeProvider timeProvider,
+        CancellationToken cancellationToken, string? gun = null)
+    {
+        if (string.IsNullOrEmpty(gun))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Missing parameter", "The query parameter 'gun' is required.");
+        }
+
+        if (gun.Length > MaxGunLength)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid parameter", $"'gun' is longer than {MaxGunLength} characters.");
+        }
+
+        if ((await store.GetHighestVersionsAsync(gun, cancellationToken)).Count == 0)
+        {
+            return Problem(StatusCodes.Status404NotFound, "Unknown repository", $"No metadata is stored for '{gun}'.");
+        }
+
+        var policy = options.Value.ToPolicy();
+        var result = await retention.PruneAsync(gun, policy, timeProvider.GetUtcNow(), options.Value.BatchSize, dryRun: true, cancellationToken);
+        if (result.Refused is { } reason)
+        {
+            return Problem(StatusCodes.Status409Conflict, "Current chain unreadable", $"Retention leaves '{gun}' alone: {reason}");
+        }
+
+        return TypedResults.Ok(new RetentionPreview(
+            gun, policy.Prunes, result.Removed.Count, result.Removed.Sum(r => (long)r.Bytes),
+            [.. result.Removed.Select(r => new RetentionPreviewItem(r.Role, r.Version, r.CreatedAt, r.Bytes))]));
     }
 
     private static async Task<Results<Ok<PagedResponse<AuditItem>>, ProblemHttpResult>> GetAuditAsync(

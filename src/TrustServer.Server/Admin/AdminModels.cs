@@ -63,3 +63,18 @@ public sealed record ExpiringItem(string Gun, string Role, long Version, DateTim
 /// <param name="Detail">Why it was refused or failed, the key id of a key event, or other context.</param>
 public sealed record AuditItem(
     long Id, DateTimeOffset Time, string Action, string Outcome, string Principal, string? RemoteAddress, string Gun, string Files, string? RequestId, string? Detail);
+
+/// <summary>What retention would remove from a repository now (a dry run of the configured <c>Retention</c> rules).</summary>
+/// <param name="Gun">The repository.</param>
+/// <param name="Enabled">Whether any retention rule is configured (when false nothing is ever removed).</param>
+/// <param name="Count">How many versions would be removed.</param>
+/// <param name="Bytes">Their total size in bytes.</param>
+/// <param name="Versions">The versions, oldest first.</param>
+public sealed record RetentionPreview(string Gun, bool Enabled, int Count, long Bytes, IReadOnlyList<RetentionPreviewItem> Versions);
+
+/// <summary>A stored version retention would remove.</summary>
+/// <param name="Role">Role.</param>
+/// <param name="Version">Version.</param>
+/// <param name="StoredAt">When it was stored (UTC).</param>
+/// <param name="Length">Size in bytes.</param>
+public sealed record RetentionPreviewItem(string Role, long Version, DateTimeOffset StoredAt, long Length);

@@ -49,6 +49,15 @@ internal sealed class TrustServerMetrics
     public Gauge ResignerAtRisk { get; } = Factory.CreateGauge(
         "trustserver_resigner_repositories_at_risk", "Repositories due for re-signing that could not be renewed (signer or database unreachable).", []);
 
+    public Counter RetentionFilesRemoved { get; } = Factory.CreateCounter(
+        "trustserver_retention_files_removed_total", "Old metadata versions (tuf_files rows) removed by retention.", []);
+
+    public Counter RetentionBytesRemoved { get; } = Factory.CreateCounter(
+        "trustserver_retention_bytes_removed_total", "Bytes of metadata removed by retention.", []);
+
+    public Counter RetentionFailures { get; } = Factory.CreateCounter(
+        "trustserver_retention_failures_total", "Retention passes stopped by a failure, e.g. of the database (run again after Retention:Interval).", []);
+
     public Counter DatabaseErrors { get; } = Factory.CreateCounter(
         "trustserver_database_errors_total", "Requests that failed because the database failed.", []);
 
