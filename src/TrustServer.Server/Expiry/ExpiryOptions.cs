@@ -28,6 +28,7 @@ internal static class ExpiryHostingExtensions
     public static IServiceCollection AddExpiryAlerts(this IServiceCollection services)
     {
         services.AddValidatedOptions<ExpiryAlertOptions>(ExpiryAlertOptions.Section);
+        services.AddSingleton<ExpiryScanStatus>();
         services.AddHostedService<ExpiryScanner>();
         return services;
     }

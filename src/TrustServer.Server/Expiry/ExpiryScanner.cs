@@ -20,7 +20,7 @@ namespace TrustServer.Server.Expiry;
 /// </remarks>
 internal sealed partial class ExpiryScanner(
     IMetadataCatalog catalog, CurrentChainReader chains, TimeProvider timeProvider, IOptions<ExpiryAlertOptions> options,
-    TrustServerMetrics metrics, ILogger<ExpiryScanner> logger)
+    ExpiryScanStatus status, TrustServerMetrics metrics, ILogger<ExpiryScanner> logger)
     : BackgroundService
 {
     /// <summary>The windows, as the <c>within</c> label and their length; <c>expired</c> is counted apart from them.</summary>
@@ -96,16 +96,24 @@ internal sealed partial class ExpiryScanner(
             after = page[^1];
         }
 
+        var result = new Dictionary<(string Role, string Within), int>();
         foreach (var (role, windows) in counts)
         {
-            metrics.RepositoriesExpiring.WithLabels(role, Expired).Set(windows[0]);
+            result[(role, Expired)] = windows[0];
             for (var i = 0; i < Windows.Count; i++)
             {
-                metrics.RepositoriesExpiring.WithLabels(role, Windows[i].Label).Set(windows[i + 1]);
+                result[(role, Windows[i].Label)] = windows[i + 1];
             }
         }
 
-        metrics.ExpiryScanLastSuccess.Set(timeProvider.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0);
+        foreach (var ((role, within), count) in result)
+        {
+            metrics.RepositoriesExpiring.WithLabels(role, within).Set(count);
+        }
+
+        var completed = timeProvider.GetUtcNow();
+        metrics.ExpiryScanLastSuccess.Set(completed.ToUnixTimeMilliseconds() / 1000.0);
+        status.Last = new ExpiryScanResult(completed, scanned, result);
         return scanned;
     }
 
@@ -160,4 +168,23 @@ internal sealed partial class ExpiryScanner(
 
     [LoggerMessage(EventId = 1892, Level = LogLevel.Warning, Message = "Expiry scan cannot read the current {Role} of {Gun}: {Reason}")]
     private partial void LogUnreadable(string gun, string role, string reason);
+}
+
+/// <summary>A complete expiry scan: when it ended, how many repositories it looked at, and the gauges' values.</summary>
+internal sealed record ExpiryScanResult(DateTimeOffset Completed, int Repositories, IReadOnlyDictionary<(string Role, string Within), int> Counts);
+
+/// <summary>
+/// This replica's last complete expiry scan (the gauges live in prometheus-net's process-wide registry, shared by
+/// every host in one process).
+/// </summary>
+internal sealed class ExpiryScanStatus
+{
+    private volatile ExpiryScanResult? _last;
+
+    /// <summary>The last complete scan; null before the first.</summary>
+    public ExpiryScanResult? Last
+    {
+        get => _last;
+        set => _last = value;
+    }
 }
