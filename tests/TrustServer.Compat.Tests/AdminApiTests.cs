@@ -151,8 +151,8 @@ public sealed class AdminApiTests(PostgresServerFixture fixture) : IClassFixture
         {
             var before = report[role];
             var command = before.GetProperty("command").GetString()!.Split(' ');
-            Assert.Equal(["notary", "-s", "<server>"], command[..3]);
-            await client.RunCheckedAsync(command[3..], stdin: stdin);
+            Assert.Equal("notary", command[0]);
+            await client.RunCheckedAsync(command[1..], stdin: stdin);
             report = await ExpiringAsync(Gun, null);
             Assert.True(report[role].GetProperty("version").GetInt64() > before.GetProperty("version").GetInt64(), $"{role}: {string.Join(' ', command)} made no new version");
             Assert.True(report[role].GetProperty("expires").GetDateTimeOffset() > before.GetProperty("expires").GetDateTimeOffset(), $"{role}: {string.Join(' ', command)} did not move the expiry");

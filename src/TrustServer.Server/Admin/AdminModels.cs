@@ -51,7 +51,7 @@ public sealed record VersionItem(long Version, string Sha256, long Length, DateT
 /// <param name="RenewedBy">server: the server re-signs it ahead of expiry (timestamp, and snapshot when the server holds a snapshot key of the current root); owner: only the repository's owner can renew it (root, targets, delegations, a snapshot or timestamp whose key the server does not hold).</param>
 /// <param name="Keys">Key IDs of the role, from the current root (base roles) or the parent's delegation (delegations): signatures of Threshold of them renew it. Empty when the declaring file cannot be read.</param>
 /// <param name="Threshold">How many of Keys must sign; null when the declaring file cannot be read.</param>
-/// <param name="Command">For owner roles, the notary 0.7.0 client command that renews it (run with -s &lt;server&gt; and the trust directory holding the keys); null for server roles.</param>
+/// <param name="Command">For owner roles, the notary 0.7.0 client command that renews it, run against this server (-s) with the trust directory holding the keys; null for server roles.</param>
 public sealed record ExpiringItem(
     string Gun, string Role, long Version, DateTimeOffset Expires, bool Expired, string RenewedBy, IReadOnlyList<string> Keys, long? Threshold, string? Command);
 

@@ -2,6 +2,7 @@ using TrustServer.Data;
 using TrustServer.Signing;
 using TrustServer.Tuf;
 using TrustServer.Tuf.Metadata;
+using TrustServer.Tuf.Validation;
 
 namespace TrustServer.Server.Admin;
 
@@ -43,10 +44,10 @@ internal sealed record ExpiryRenewal(string RenewedBy, IReadOnlyList<string> Key
     // old root keys too), or hands timestamp or snapshot to the server (-r).
     private static string CommandFor(string gun, string role) => role switch
     {
-        RoleName.Root => $"notary -s <server> key rotate {gun} root",
-        RoleName.Timestamp => $"notary -s <server> key rotate {gun} timestamp -r",
-        RoleName.Snapshot => $"notary -s <server> witness -p {gun} targets",
-        _ => $"notary -s <server> witness -p {gun} {role}",
+        RoleName.Root => $"notary key rotate {gun} root",
+        RoleName.Timestamp => ServerKeyFix.RotateCommand(gun, role),
+        RoleName.Snapshot => $"notary witness -p {gun} targets",
+        _ => $"notary witness -p {gun} {role}",
     };
 
     private static RoleKeys? Declaration(string role, IReadOnlyDictionary<string, StoredFile> current)
