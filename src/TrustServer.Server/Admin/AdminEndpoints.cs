@@ -251,15 +251,7 @@ internal static class AdminEndpoints
         try
         {
             var root = RootMetadata.FromEnvelope(SignedEnvelope.Parse(rootFile.Data));
-            foreach (var keyId in root.Roles.GetValueOrDefault(RoleName.Snapshot)?.KeyIds ?? [])
-            {
-                if (await signer.GetKeyInfoAsync(keyId, cancellationToken) is not null)
-                {
-                    return true;
-                }
-            }
-
-            return false;
+            return await ExpiryRenewal.HoldsAnyAsync(root.Roles.GetValueOrDefault(RoleName.Snapshot)?.KeyIds ?? [], signer, cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -25,18 +25,23 @@ internal sealed record ExpiryRenewal(string RenewedBy, IReadOnlyList<string> Key
     {
         var declaration = Declaration(role, current);
         var keys = declaration?.KeyIds ?? [];
-        if (role is RoleName.Timestamp or RoleName.Snapshot)
+        return role is RoleName.Timestamp or RoleName.Snapshot && await HoldsAnyAsync(keys, signer, cancellationToken)
+            ? new ExpiryRenewal(Server, keys, declaration!.Threshold, null)
+            : new ExpiryRenewal(Owner, keys, declaration?.Threshold, CommandFor(gun, role));
+    }
+
+    /// <summary>Whether the signer holds any of the keys.</summary>
+    public static async Task<bool> HoldsAnyAsync(IEnumerable<string> keyIds, ISigningService signer, CancellationToken cancellationToken)
+    {
+        foreach (var keyId in keyIds)
         {
-            foreach (var keyId in keys)
+            if (await signer.GetKeyInfoAsync(keyId, cancellationToken) is not null)
             {
-                if (await signer.GetKeyInfoAsync(keyId, cancellationToken) is not null)
-                {
-                    return new ExpiryRenewal(Server, keys, declaration!.Threshold, null);
-                }
+                return true;
             }
         }
 
-        return new ExpiryRenewal(Owner, keys, declaration?.Threshold, CommandFor(gun, role));
+        return false;
     }
 
     // The notary 0.7.0 client's commands: witness marks a targets role to be re-signed (new version and expiry) and
