@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using TrustServer.Server.Admin;
 using TrustServer.Server.Audit;
 using TrustServer.Server.Auth;
+using TrustServer.Server.Expiry;
 using TrustServer.Server.Hosting;
 using TrustServer.Server.Notary;
 using TrustServer.Server.Observability;
@@ -56,6 +57,7 @@ public static class TrustServerHost
         builder.Services.AddKeyCreationLimits();
         builder.Services.AddAuditLog();
         builder.Services.AddRetention();
+        builder.Services.AddExpiryAlerts();
         services?.Invoke(builder.Services);
 
         var app = builder.Build();

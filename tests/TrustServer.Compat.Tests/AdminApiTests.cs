@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using TrustServer.Compat.Tests.Support;
+using TrustServer.Testing;
 
 namespace TrustServer.Compat.Tests;
 
@@ -98,6 +99,72 @@ public sealed class AdminApiTests(PostgresServerFixture fixture) : IClassFixture
         Assert.Equal(8, (await GetJsonAsync("/api/admin/v1/expiring?days=36500&prefix=example.com/admin/")).GetProperty("total").GetInt64());
         await AssertProblemAsync("/api/admin/v1/expiring?days=-1", HttpStatusCode.BadRequest);
     }
+
+    // A repository made by the real client with a delegation: the report says the server renews the timestamp and
+    // the owner everything else, with the keys and threshold the root (or the parent) declares; each owner command,
+    // run with the real client, renews its role.
+    [Fact]
+    public async Task Expiring_SeparatesServerAndOwnerRoles_WithKeysThresholdAndAWorkingCommand()
+    {
+        const string Gun = "example.com/admin-renewal/app";
+        using var files = new TemporaryDirectory("admin-renewal");
+        using var client = _server.NewClient();
+        using var releasesCert = TestCertificates.Create(new TestCertificateOptions { CommonName = "targets/releases" });
+        var (releasesCrt, releasesKey) = releasesCert.WriteFiles(files.Path, "releases");
+        var payload = files.Combine("release.txt");
+        await File.WriteAllTextAsync(payload, "release bits\n");
+        await client.RunCheckedAsync(["init", Gun, "--publish"]);
+        await client.RunCheckedAsync(["key", "import", releasesKey, "--role", "targets/releases"]);
+        await client.RunCheckedAsync(["delegation", "add", Gun, "targets/releases", releasesCrt, "--all-paths", "-p"]);
+        await client.RunCheckedAsync(["add", Gun, "releases/v1", payload, "--roles", "targets/releases", "-p"]);
+
+        var report = await ExpiringAsync(Gun, null);
+        Assert.Equal(["root", "snapshot", "targets", "targets/releases", "timestamp"], report.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal("server", report["timestamp"].GetProperty("renewedBy").GetString());
+        Assert.Equal(JsonValueKind.Null, report["timestamp"].GetProperty("command").ValueKind);
+        foreach (var role in new[] { "root", "targets", "targets/releases", "snapshot" })
+        {
+            Assert.Equal("owner", report[role].GetProperty("renewedBy").GetString());
+        }
+
+        // Keys and threshold as the root and the parent targets declare them.
+        var root = JsonDocument.Parse(await _server.Http.GetStringAsync($"/v2/{Gun}/_trust/tuf/root.json")).RootElement.GetProperty("signed").GetProperty("roles");
+        foreach (var role in new[] { "root", "targets", "snapshot", "timestamp" })
+        {
+            Assert.Equal(KeyIds(root.GetProperty(role)), KeyIds(report[role]));
+            Assert.Equal(root.GetProperty(role).GetProperty("threshold").GetInt64(), report[role].GetProperty("threshold").GetInt64());
+        }
+
+        var delegation = JsonDocument.Parse(await _server.Http.GetStringAsync($"/v2/{Gun}/_trust/tuf/targets.json")).RootElement
+            .GetProperty("signed").GetProperty("delegations").GetProperty("roles")[0];
+        Assert.Single(KeyIds(delegation));
+        Assert.Equal(KeyIds(delegation), KeyIds(report["targets/releases"]));
+        Assert.Equal(1, report["targets/releases"].GetProperty("threshold").GetInt64());
+
+        // Only server or only owner roles.
+        Assert.Equal(["timestamp"], (await ExpiringAsync(Gun, "server")).Keys);
+        Assert.Equal(4, (await ExpiringAsync(Gun, "owner")).Count);
+        await AssertProblemAsync("/api/admin/v1/expiring?renewedBy=nobody", HttpStatusCode.BadRequest);
+
+        // Each owner command renews its role: a new version with a later expiry (root: rotated to a new key).
+        foreach (var (role, stdin) in new[] { ("targets/releases", (string?)null), ("snapshot", null), ("root", "yes\n") })
+        {
+            var before = report[role];
+            var command = before.GetProperty("command").GetString()!.Split(' ');
+            Assert.Equal("notary", command[0]);
+            await client.RunCheckedAsync(command[1..], stdin: stdin);
+            report = await ExpiringAsync(Gun, null);
+            Assert.True(report[role].GetProperty("version").GetInt64() > before.GetProperty("version").GetInt64(), $"{role}: {string.Join(' ', command)} made no new version");
+            Assert.True(report[role].GetProperty("expires").GetDateTimeOffset() > before.GetProperty("expires").GetDateTimeOffset(), $"{role}: {string.Join(' ', command)} did not move the expiry");
+        }
+    }
+
+    private async Task<Dictionary<string, JsonElement>> ExpiringAsync(string gun, string? renewedBy) =>
+        (await GetJsonAsync($"/api/admin/v1/expiring?days=36500&prefix={gun}" + (renewedBy is null ? string.Empty : "&renewedBy=" + renewedBy)))
+            .GetProperty("items").EnumerateArray().ToDictionary(i => i.GetProperty("role").GetString()!, i => i.Clone());
+
+    private static List<string> KeyIds(JsonElement role) =>
+        [.. (role.TryGetProperty("keyids", out var ids) ? ids : role.GetProperty("keys")).EnumerateArray().Select(k => k.GetString()!).Order(StringComparer.Ordinal)];
 
     private async Task<JsonElement> GetJsonAsync(string url)
     {

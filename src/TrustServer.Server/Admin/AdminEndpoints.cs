@@ -38,7 +38,7 @@ internal static class AdminEndpoints
             .WithName("GetRoleHistory").WithSummary("Every stored version of one role of a repository, newest first.")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/expiring", GetExpiringAsync)
-            .WithName("GetExpiring").WithSummary("Current root, targets, delegation, snapshot and timestamp files that expire within the given number of days.")
+            .WithName("GetExpiring").WithSummary("Current root, targets, delegation, snapshot and timestamp files that expire within the given number of days: who renews each (the server, or the owner with which keys and command), optionally only renewedBy=server or owner.")
             .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapGet("/audit", GetAuditAsync)
             .WithName("GetAuditLog").WithSummary("Audit log entries (changes of state and refused attempts), newest first, filtered by GUN, principal, action and time range [from, to).")
@@ -111,12 +111,17 @@ internal static class AdminEndpoints
 
     // Walks every repository (in pages) and checks its current files; cost grows with the number of repositories.
     private static async Task<Results<Ok<PagedResponse<ExpiringItem>>, ProblemHttpResult>> GetExpiringAsync(
-        IMetadataCatalog catalog, CurrentChainReader repositories, TimeProvider time, CancellationToken cancellationToken,
-        int days = 30, string? prefix = null, int page = 1, int pageSize = 50)
+        IMetadataCatalog catalog, CurrentChainReader repositories, ISigningService signer, TimeProvider time, CancellationToken cancellationToken,
+        int days = 30, string? prefix = null, string? renewedBy = null, int page = 1, int pageSize = 50)
     {
         if (days is < 0 or > 36500)
         {
             return Problem(StatusCodes.Status400BadRequest, "Invalid parameter", "'days' must be between 0 and 36500.");
+        }
+
+        if (renewedBy is not (null or "" or ExpiryRenewal.Server or ExpiryRenewal.Owner))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid parameter", "'renewedBy' must be 'server' or 'owner'.");
         }
 
         if (PagingProblem(page, pageSize) is { } problem)
@@ -132,12 +137,18 @@ internal static class AdminEndpoints
             var batch = await catalog.ListRepositoriesAsync(prefix, skip, MaxPageSize, cancellationToken);
             foreach (var repository in batch.Items)
             {
-                foreach (var (role, file) in await repositories.GetCurrentFilesAsync(repository.Gun, cancellationToken))
+                var current = await repositories.GetCurrentFilesAsync(repository.Gun, cancellationToken);
+                foreach (var (role, file) in current)
                 {
                     var expires = SignedEnvelope.Parse(file.Data).Expires.Instant;
                     if (expires <= horizon)
                     {
-                        expiring.Add(new ExpiringItem(repository.Gun, role, file.Version, expires, expires < now));
+                        var renewal = await ExpiryRenewal.DescribeAsync(repository.Gun, role, current, signer, cancellationToken);
+                        if (string.IsNullOrEmpty(renewedBy) || renewal.RenewedBy == renewedBy)
+                        {
+                            expiring.Add(new ExpiringItem(
+                                repository.Gun, role, file.Version, expires, expires < now, renewal.RenewedBy, renewal.Keys, renewal.Threshold, renewal.Command));
+                        }
                     }
                 }
             }
@@ -277,15 +288,7 @@ internal static class AdminEndpoints
         try
         {
             var root = RootMetadata.FromEnvelope(SignedEnvelope.Parse(rootFile.Data));
-            foreach (var keyId in root.Roles.GetValueOrDefault(RoleName.Snapshot)?.KeyIds ?? [])
-            {
-                if (await signer.GetKeyInfoAsync(keyId, cancellationToken) is not null)
-                {
-                    return true;
-                }
-            }
-
-            return false;
+            return await ExpiryRenewal.HoldsAnyAsync(root.Roles.GetValueOrDefault(RoleName.Snapshot)?.KeyIds ?? [], signer, cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -48,7 +48,12 @@ public sealed record VersionItem(long Version, string Sha256, long Length, DateT
 /// <param name="Version">Current version.</param>
 /// <param name="Expires">Expiry (UTC).</param>
 /// <param name="Expired">Whether it has already expired.</param>
-public sealed record ExpiringItem(string Gun, string Role, long Version, DateTimeOffset Expires, bool Expired);
+/// <param name="RenewedBy">server: the server re-signs it ahead of expiry (timestamp, and snapshot when the server holds a snapshot key of the current root); owner: only the repository's owner can renew it (root, targets, delegations, a snapshot or timestamp whose key the server does not hold).</param>
+/// <param name="Keys">Key IDs of the role, from the current root (base roles) or the parent's delegation (delegations): signatures of Threshold of them renew it. Empty when the declaring file cannot be read.</param>
+/// <param name="Threshold">How many of Keys must sign; null when the declaring file cannot be read.</param>
+/// <param name="Command">For owner roles, the notary 0.7.0 client command that renews it, run against this server (-s) with the trust directory holding the keys; null for server roles.</param>
+public sealed record ExpiringItem(
+    string Gun, string Role, long Version, DateTimeOffset Expires, bool Expired, string RenewedBy, IReadOnlyList<string> Keys, long? Threshold, string? Command);
 
 /// <summary>An audit log entry: a change of state, or a refused or failed attempt.</summary>
 /// <param name="Id">Position in the log (grows with every entry).</param>

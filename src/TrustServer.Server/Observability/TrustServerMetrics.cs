@@ -58,6 +58,14 @@ internal sealed class TrustServerMetrics
     public Counter RetentionFailures { get; } = Factory.CreateCounter(
         "trustserver_retention_failures_total", "Retention passes stopped by a failure, e.g. of the database (run again after Retention:Interval).", []);
 
+    public Gauge RepositoriesExpiring { get; } = Factory.CreateGauge(
+        "trustserver_repositories_expiring",
+        "Repositories whose current file of a role class (root, targets, snapshot, timestamp, delegation) has expired (within=expired) or expires within 7d or 30d (not yet expired; 7d is part of 30d), from the background expiry scan.",
+        ["role", "within"]);
+
+    public Gauge ExpiryScanLastSuccess { get; } = Factory.CreateGauge(
+        "trustserver_expiry_scan_last_success_seconds", "Unix time the last complete expiry scan ended; 0 before the first.", []);
+
     public Counter DatabaseErrors { get; } = Factory.CreateCounter(
         "trustserver_database_errors_total", "Requests that failed because the database failed.", []);
 
