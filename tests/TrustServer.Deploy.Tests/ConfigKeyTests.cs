@@ -92,7 +92,7 @@ public sealed class ConfigKeyTests(ITestOutputHelper output)
     {
         var compose = Yaml.Load("deploy/compose/hsm.yml").Map("services").Map("signer")!;
         var composeEnvironment = Manifests.EnvironmentOf(compose);
-        var patch = Yaml.LoadAll("deploy/k8s/hsm/signer-pkcs11.yaml").Single();
+        var patch = Yaml.LoadAll("deploy/k8s-hsm/signer-pkcs11.yaml").Single();
         var container = patch.Map("spec").Map("template").Map("spec").List("containers").Maps().Single();
         var k8sEnvironment = container.List("env").Maps().ToDictionary(e => e.Str("name")!, e => e.Str("value"));
         foreach (var environment in new[] { composeEnvironment, k8sEnvironment })
