@@ -61,22 +61,7 @@ public sealed partial class KeyStore
             else
             {
                 added++;
-                context.PrivateKeys.Add(new PrivateKeyRow
-                {
-                    CreatedAt = key.CreatedAt,
-                    UpdatedAt = key.UpdatedAt,
-                    DeletedAt = key.DeletedAt,
-                    KeyId = key.KeyId,
-                    EncryptionAlg = key.EncryptionAlg,
-                    KeywrapAlg = key.KeywrapAlg,
-                    Algorithm = key.Algorithm,
-                    PassphraseAlias = key.PassphraseAlias,
-                    Public = key.Public,
-                    Private = key.Private,
-                    Gun = key.Gun,
-                    Role = key.Role,
-                    LastUsed = key.LastUsed,
-                });
+                context.PrivateKeys.Add(ToRow(key));
             }
         }
 
@@ -94,6 +79,24 @@ public sealed partial class KeyStore
         return new KeyImportResult(added, keys.Count - added, []);
     }
 
+    // The private_keys row of an imported key, column for column (the JWE is copied as is).
+    private static PrivateKeyRow ToRow(ImportedKey key) => new()
+    {
+        CreatedAt = key.CreatedAt,
+        UpdatedAt = key.UpdatedAt,
+        DeletedAt = key.DeletedAt,
+        KeyId = key.KeyId,
+        EncryptionAlg = key.EncryptionAlg,
+        KeywrapAlg = key.KeywrapAlg,
+        Algorithm = key.Algorithm,
+        PassphraseAlias = key.PassphraseAlias,
+        Public = key.Public,
+        Private = key.Private,
+        Gun = key.Gun,
+        Role = key.Role,
+        LastUsed = key.LastUsed,
+    };
+
     /// <summary>
     /// Null when this process can use <paramref name="key"/> (its alias's passphrase decrypts it and the plaintext is
     /// the private key of its public key), otherwise why not. Never returns key material.
@@ -103,18 +106,7 @@ public sealed partial class KeyStore
         ArgumentNullException.ThrowIfNull(key);
         try
         {
-            var plaintext = Decrypt(new PrivateKeyRow
-            {
-                KeyId = key.KeyId,
-                EncryptionAlg = key.EncryptionAlg,
-                KeywrapAlg = key.KeywrapAlg,
-                Algorithm = key.Algorithm,
-                PassphraseAlias = key.PassphraseAlias,
-                Public = key.Public,
-                Private = key.Private,
-                Gun = key.Gun,
-                Role = key.Role,
-            });
+            var plaintext = Decrypt(ToRow(key));
             try
             {
                 using var decoded = PrivateKeyCodec.Decode(key.Algorithm, plaintext);
