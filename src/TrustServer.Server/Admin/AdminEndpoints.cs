@@ -288,7 +288,7 @@ internal static class AdminEndpoints
         try
         {
             var root = RootMetadata.FromEnvelope(SignedEnvelope.Parse(rootFile.Data));
-            return await ExpiryRenewal.HoldsAnyAsync(root.Roles.GetValueOrDefault(RoleName.Snapshot)?.KeyIds ?? [], signer, cancellationToken);
+            return await signer.HoldsAnyAsync(root.Roles.GetValueOrDefault(RoleName.Snapshot)?.KeyIds ?? [], cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

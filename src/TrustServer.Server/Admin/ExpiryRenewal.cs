@@ -25,23 +25,9 @@ internal sealed record ExpiryRenewal(string RenewedBy, IReadOnlyList<string> Key
     {
         var declaration = Declaration(role, current);
         var keys = declaration?.KeyIds ?? [];
-        return role is RoleName.Timestamp or RoleName.Snapshot && await HoldsAnyAsync(keys, signer, cancellationToken)
+        return role is RoleName.Timestamp or RoleName.Snapshot && await signer.HoldsAnyAsync(keys, cancellationToken)
             ? new ExpiryRenewal(Server, keys, declaration!.Threshold, null)
             : new ExpiryRenewal(Owner, keys, declaration?.Threshold, CommandFor(gun, role));
-    }
-
-    /// <summary>Whether the signer holds any of the keys.</summary>
-    public static async Task<bool> HoldsAnyAsync(IEnumerable<string> keyIds, ISigningService signer, CancellationToken cancellationToken)
-    {
-        foreach (var keyId in keyIds)
-        {
-            if (await signer.GetKeyInfoAsync(keyId, cancellationToken) is not null)
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     // The notary 0.7.0 client's commands: witness marks a targets role to be re-signed (new version and expiry) and

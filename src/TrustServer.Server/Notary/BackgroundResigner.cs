@@ -361,23 +361,10 @@ internal sealed partial class BackgroundResigner(
         var metadata = RootMetadata.FromEnvelope(SignedEnvelope.Parse(root.Data));
         var holdings = new Holdings(
             root.Sha256,
-            await HoldsAnyAsync(metadata.GetBaseRole(RoleName.Timestamp), cancellationToken),
-            await HoldsAnyAsync(metadata.GetBaseRole(RoleName.Snapshot), cancellationToken));
+            await signer.HoldsAnyAsync(metadata.GetBaseRole(RoleName.Timestamp).Keys.Keys, cancellationToken),
+            await signer.HoldsAnyAsync(metadata.GetBaseRole(RoleName.Snapshot).Keys.Keys, cancellationToken));
         _holdings[gun] = holdings;
         return holdings;
-    }
-
-    private async Task<bool> HoldsAnyAsync(BaseRole role, CancellationToken cancellationToken)
-    {
-        foreach (var keyId in role.Keys.Keys)
-        {
-            if (await signer.GetKeyInfoAsync(keyId, cancellationToken) is not null)
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     private async Task PaceAsync(CancellationToken cancellationToken)
