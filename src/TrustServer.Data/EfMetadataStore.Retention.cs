@@ -88,9 +88,8 @@ internal sealed partial class EfMetadataStore : IMetadataRetention
         {
             var data = await DataOfAsync(db, timestamp.Id, cancellationToken).ConfigureAwait(false);
             var meta = MetaListMetadata.TimestampFromEnvelope(SignedEnvelope.Parse(data)).Meta;
-            if (meta.TryGetValue(RoleName.Snapshot, out var snapshotMeta) && snapshotMeta.Hashes.TryGetValue(HashAlgorithmNames.Sha256, out var sha))
+            if (meta.GetValueOrDefault(RoleName.Snapshot)?.Sha256Hex is { } hex)
             {
-                var hex = Convert.ToHexStringLower(sha);
                 named.Add((RoleName.Snapshot, hex));
                 snapshotIds.AddRange(rows.Where(r => r.Role == RoleName.Snapshot && r.Sha256 == hex).Select(r => r.Id));
             }
@@ -106,9 +105,9 @@ internal sealed partial class EfMetadataStore : IMetadataRetention
             var data = await DataOfAsync(db, id, cancellationToken).ConfigureAwait(false);
             foreach (var (role, file) in MetaListMetadata.SnapshotFromEnvelope(SignedEnvelope.Parse(data)).Meta)
             {
-                if (file.Hashes.TryGetValue(HashAlgorithmNames.Sha256, out var sha))
+                if (file.Sha256Hex is { } hex)
                 {
-                    named.Add((role, Convert.ToHexStringLower(sha)));
+                    named.Add((role, hex));
                 }
             }
         }

@@ -95,7 +95,7 @@ internal sealed class CurrentChainReader(IMetadataStore store, MetadataReadCache
         }
 
         var timestampMetadata = Parse(timestamp, static bytes => MetaListMetadata.TimestampFromEnvelope(SignedEnvelope.Parse(bytes)));
-        var snapshotSha = Sha256Of(timestampMetadata, RoleName.Snapshot)
+        var snapshotSha = timestampMetadata.Meta.GetValueOrDefault(RoleName.Snapshot)?.Sha256Hex
             ?? throw new TufFormatException("the current timestamp has no sha256 of the snapshot");
         var snapshot = await reader.GetByChecksumAsync(gun, RoleName.Snapshot, snapshotSha, cancellationToken);
         return snapshot is null
@@ -113,14 +113,9 @@ internal sealed class CurrentChainReader(IMetadataStore store, MetadataReadCache
     /// <summary>The stored file of <paramref name="role"/> that the snapshot names (by its sha256), or null.</summary>
     public static async Task<StoredFile?> GetBySnapshotEntryAsync(IMetadataReader reader, string gun, string role, ParsedFile snapshot, CancellationToken cancellationToken)
     {
-        var sha = Sha256Of(snapshot.Metadata, role);
+        var sha = snapshot.Metadata.Meta.GetValueOrDefault(role)?.Sha256Hex;
         return sha is null ? null : await reader.GetByChecksumAsync(gun, role, sha, cancellationToken);
     }
-
-    private static string? Sha256Of(MetaListMetadata metadata, string role) =>
-        metadata.Meta.TryGetValue(role, out var entry) && entry.Hashes.TryGetValue(HashAlgorithmNames.Sha256, out var hash)
-            ? Convert.ToHexStringLower(hash)
-            : null;
 }
 
 /// <summary>The latest file of each role from one query; lookups that do not match it go to the store.</summary>

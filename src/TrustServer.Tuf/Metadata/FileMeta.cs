@@ -29,6 +29,9 @@ public sealed record FileMeta(long Length, IReadOnlyDictionary<string, byte[]> H
         },
         null);
 
+    /// <summary>The sha256 hash as lowercase hex (how the store names files by checksum), or null when there is none.</summary>
+    public string? Sha256Hex => Hashes.TryGetValue(HashAlgorithmNames.Sha256, out var sha256) ? Convert.ToHexStringLower(sha256) : null;
+
     /// <summary>
     /// Checks file bytes against the hashes: every supported hash present must match and at least one must be
     /// present. Returns null on success or Notary's error message.

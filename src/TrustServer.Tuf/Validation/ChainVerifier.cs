@@ -140,13 +140,12 @@ public sealed class ChainVerifier(TimeProvider timeProvider)
         // The file its parent's entry names by SHA-256; null (and an error) when there is no entry or no such file.
         public async Task<byte[]?> FetchAsync(string role, FileMeta? entry, ChecksumLookup lookup, CancellationToken cancellationToken)
         {
-            if (entry is null || !entry.Hashes.TryGetValue(HashAlgorithmNames.Sha256, out var sha256))
+            if (entry?.Sha256Hex is not { } hex)
             {
                 Add(FindingSeverity.Error, role, "its parent names it without a sha256 hash");
                 return null;
             }
 
-            var hex = Convert.ToHexStringLower(sha256);
             var bytes = await lookup(role, hex, cancellationToken).ConfigureAwait(false);
             if (bytes is null)
             {
