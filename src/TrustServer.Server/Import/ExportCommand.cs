@@ -43,13 +43,7 @@ public static class ExportCommand
                 case "--force":
                     force = true;
                     break;
-                case var _ when arg.StartsWith("--", StringComparison.Ordinal) && arg.Contains(':', StringComparison.Ordinal):
-                    configuration.Add(arg);
-                    if (!arg.Contains('=', StringComparison.Ordinal) && i + 1 < args.Length)
-                    {
-                        configuration.Add(args[++i]);
-                    }
-
+                case var _ when ImportArguments.TakeSetting(args, ref i, configuration):
                     break;
                 default:
                     await error.WriteLineAsync($"export: unknown argument '{arg}'. {UsageText}");

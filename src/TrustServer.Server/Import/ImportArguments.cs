@@ -43,6 +43,28 @@ internal sealed class ImportArguments
     /// <summary><c>notary-server</c>: a file holding a bearer token.</summary>
     public string? TokenFile { get; private set; }
 
+    /// <summary>
+    /// A host setting passed through to the configuration (<c>--Section:Key=value</c> or <c>--Section:Key value</c>,
+    /// as for the server itself): adds it to <paramref name="configuration"/>, advancing <paramref name="index"/> past
+    /// a separate value, and returns true; false when <c>args[index]</c> is not one.
+    /// </summary>
+    internal static bool TakeSetting(string[] args, ref int index, List<string> configuration)
+    {
+        var arg = args[index];
+        if (!arg.StartsWith("--", StringComparison.Ordinal) || !arg.Contains(':', StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        configuration.Add(arg);
+        if (!arg.Contains('=', StringComparison.Ordinal) && index + 1 < args.Length)
+        {
+            configuration.Add(args[++index]);
+        }
+
+        return true;
+    }
+
     /// <summary>Arguments passed on to the host's configuration (<c>--Section:Key=value</c> or <c>--Section:Key value</c>).</summary>
     public List<string> Configuration { get; } = [];
 
@@ -113,14 +135,8 @@ internal sealed class ImportArguments
                     parsed.ChangefeedHeadroom = Positive(arg, Value(), 1L << 40, allowZero: true);
                     break;
                 default:
-                    if (arg.StartsWith("--", StringComparison.Ordinal) && arg.Contains(':', StringComparison.Ordinal))
+                    if (TakeSetting(args, ref i, parsed.Configuration))
                     {
-                        parsed.Configuration.Add(arg);
-                        if (!arg.Contains('=', StringComparison.Ordinal) && i + 1 < args.Length)
-                        {
-                            parsed.Configuration.Add(args[++i]);
-                        }
-
                         break;
                     }
 
