@@ -1,9 +1,11 @@
 using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 using TrustServer.Compat.Tests.Support;
 using TrustServer.Data;
 using TrustServer.Signing.Keys;
+using TrustServer.Signing.Remote;
 using TrustServer.Testing;
 
 namespace TrustServer.Compat.Tests;
@@ -27,6 +29,8 @@ public sealed class RemoteSignerTests : IAsyncLifetime
     private TrustServerInstance? _server;
     private string? _signerCertFile;
     private string? _signerKeyFile;
+    private string? _clientCertFile;
+    private string? _clientKeyFile;
     private string? _caFile;
     private List<KeyValuePair<string, string?>> _remoteSettings = [];
 
@@ -47,6 +51,7 @@ public sealed class RemoteSignerTests : IAsyncLifetime
         using var client = TestCertificates.CreateTlsClient(_ca, "trustserver-server");
         var caFile = _caFile = _ca.WriteCertificatePem(_directory.Combine("ca.pem"));
         var (clientCert, clientKey) = client.WriteFiles(_directory.Path, "server-client");
+        (_clientCertFile, _clientKeyFile) = (clientCert, clientKey);
         _signer = await StartSignerAsync(port: null);
 
         _remoteSettings =
@@ -296,7 +301,28 @@ public sealed class RemoteSignerTests : IAsyncLifetime
             services => services.AddSingleton<IPassphraseSource>(new StaticPassphraseSource([new(Alias, Passphrase)])));
         await TrustServer.Signer.Hosting.KeyStoreHostingExtensions.PrepareKeyDatabaseAsync(app, CancellationToken.None);
         await app.StartAsync();
-        return new OurSigner(app, contentRoot);
+        var signer = new OurSigner(app, contentRoot);
+        await WarmUpAsync(port);
+        return signer;
+    }
+
+    // A signer that has just started in this process is cold (JIT, its first database connection, its first key):
+    // on a loaded machine its first call can outlast the short deadline the server has in these tests, which are
+    // about which signer signs, not about a cold start. A patient client of its own makes that first call.
+    private async Task WarmUpAsync(int port)
+    {
+        using var patient = new RemoteSigningService(
+            new RemoteSignerOptions
+            {
+                Url = $"https://localhost:{port}",
+                CaFile = _caFile,
+                ClientCertFile = _clientCertFile,
+                ClientKeyFile = _clientKeyFile,
+                CallTimeout = TimeSpan.FromMinutes(2),
+            },
+            NullLogger<RemoteSigningService>.Instance);
+        var key = await patient.CreateKeyAsync("example.com/remote/warm-up", "timestamp", "ecdsa");
+        Assert.Single(await patient.SignAsync("example.com/remote/warm-up", "timestamp", [key], "{}"u8.ToArray(), CancellationToken.None));
     }
 
     private async Task<string> TimestampKeyIdAsync(string gun) =>

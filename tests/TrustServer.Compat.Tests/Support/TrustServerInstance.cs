@@ -92,7 +92,16 @@ public sealed class TrustServerInstance : IAsyncDisposable
         }
 
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        return new TrustServerInstance(app, directory, address);
+        var instance = new TrustServerInstance(app, directory, address);
+
+        // The first request of a fresh host compiles the request pipeline; on a loaded machine that can outlast the
+        // notary client's own short timeout for its first call (GET /v2/, "client is offline"). Tests are about what
+        // the server answers, not its cold start: take that first request here, with the patient client.
+        using (await instance.Http.GetAsync("/v2/"))
+        {
+        }
+
+        return instance;
     }
 
     /// <summary>A notary client with a fresh trust directory pointed at this server.</summary>
