@@ -63,7 +63,7 @@ internal static class AuthHostingExtensions
         var issuerOptions = app.Services.GetRequiredService<IOptions<TokenIssuerOptions>>().Value;
         if (issuerOptions.Enabled)
         {
-            var issuer = app.Services.GetRequiredService<TokenIssuer>();
+            var issuer = app.Services.ResolveConfigured<TokenIssuer>();
             app.MapGet(issuerOptions.Path, issuer.HandleAsync);
         }
 

@@ -77,9 +77,11 @@ public sealed class StartupConfigurationTests : IDisposable
     [Fact]
     public async Task IssuerServices_ClashingOrMalformed_AllNamedOnOneLine()
     {
+        using var ca = TestCertificates.CreateCertificateAuthority();
+        var bundle = ca.WriteCertificatePem(Path.Combine(_directory.FullName, "bundle.pem"));
         var result = await RunServerAsync(
             "--Auth:Mode=Token", "--Auth:Token:Realm=/auth/token", "--Auth:Token:Service=notary", "--Auth:Token:Issuer=auth",
-            $"--Auth:Token:RootCertBundle={Path.Combine(_directory.FullName, "bundle.pem")}", "--Auth:Issuer:Enabled=true",
+            $"--Auth:Token:RootCertBundle={bundle}", "--Auth:Issuer:Enabled=true",
             "--Auth:Issuer:Services:0:Name=registry", "--Auth:Issuer:Services:0:Audience=notary",
             "--Auth:Issuer:Services:1:Name=registry", "--Auth:Issuer:Services:1:RepositoryPrefix=Registry.example.com/Team",
             "--Auth:Issuer:Services:2:Audience=other");
@@ -97,6 +99,18 @@ public sealed class StartupConfigurationTests : IDisposable
         var result = await RunServerAsync("--Auth:Issuer:Services:0:Name=registry");
 
         Assert.Contains("Auth:Issuer:Services needs Auth:Issuer:Enabled, Auth:Mode=Token and Auth:Token:Service", AssertOneLineError(result), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task IssuerSigningKeyMissing_OneLineNamingTheSetting()
+    {
+        using var ca = TestCertificates.CreateCertificateAuthority();
+        var bundle = ca.WriteCertificatePem(Path.Combine(_directory.FullName, "bundle.pem"));
+        var result = await RunServerAsync(
+            "--Auth:Mode=Token", "--Auth:Token:Realm=/auth/token", "--Auth:Token:Service=notary", "--Auth:Token:Issuer=auth",
+            $"--Auth:Token:RootCertBundle={bundle}", "--Auth:Issuer:Enabled=true");
+
+        Assert.Contains("Auth:Issuer:SigningKeyFile and Auth:Issuer:CertificateFile are required", AssertOneLineError(result), StringComparison.Ordinal);
     }
 
     private static string AssertOneLineError(ProcessResult result)
