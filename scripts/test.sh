@@ -12,6 +12,8 @@
 #   - a headless browser for the Swagger UI test          -> apt package `chromium`
 #   - SoftHSM2 and OpenSC's pkcs11-tool (PKCS#11 tests)   -> apt packages `softhsm2` and `opensc`
 #       (the tests make their own token directory in a temp dir; the system's token directory is never used)
+#   - Docker Distribution 2.8 and the Docker CLI (Docker Hub layout tests: docker login and docker trust against
+#     TrustServer's issuer; no Docker engine is used) -> apt packages `docker-registry` and `docker.io`
 # Installing needs root or sudo and apt-get (Debian/Ubuntu).
 set -euo pipefail
 
@@ -76,6 +78,17 @@ if ! command -v softhsm2-util >/dev/null 2>&1 || ! softhsm_module || ! command -
   apt_install softhsm2 opensc
   softhsm_module || die "softhsm2 was installed but libsofthsm2.so is still not found"
   command -v pkcs11-tool >/dev/null 2>&1 || die "opensc was installed but 'pkcs11-tool' is still not on PATH"
+fi
+
+# docker-registry (Distribution 2.8) and the Docker CLI with `docker trust` (CLI 29 moved it to a plugin): the tests
+# start a private registry and run the CLI against a socket that does not exist, so no engine is ever started.
+if ! command -v docker-registry >/dev/null 2>&1 && [ ! -x /usr/bin/docker-registry ]; then
+  apt_install docker-registry
+  [ -x /usr/bin/docker-registry ] || die "package docker-registry was installed but /usr/bin/docker-registry is missing"
+fi
+if ! command -v docker >/dev/null 2>&1 || ! docker trust --help >/dev/null 2>&1; then
+  apt_install docker.io
+  /usr/bin/docker trust --help >/dev/null 2>&1 || die "package docker.io was installed but '/usr/bin/docker trust' does not work"
 fi
 
 command -v dotnet >/dev/null 2>&1 \

@@ -16,6 +16,7 @@ internal static class AuthHostingExtensions
             .Validate(
                 o => !mode.IsToken || (!string.IsNullOrEmpty(o.Service) && !string.IsNullOrEmpty(o.Issuer) && !string.IsNullOrEmpty(o.RootCertBundle) && (o.AutoRedirect || !string.IsNullOrEmpty(o.Realm))),
                 "Auth:Mode=Token needs Auth:Token:Realm, Service, Issuer and RootCertBundle"));
+        services.AddSingleton<IValidateOptions<TokenIssuerOptions>, IssuerServicesValidation>();
         services.AddValidatedOptions<TokenIssuerOptions>(TokenIssuerOptions.Section, o => o
             .Validate(o => !o.Enabled || mode.IsToken, "Auth:Issuer:Enabled needs Auth:Mode=Token (the issuer signs for Auth:Token:Issuer and Service)")
             .Validate(o => !o.Enabled || (o.Path.StartsWith('/') && o.TokenLifetimeSeconds > 0), "Auth:Issuer:Path must start with '/' and TokenLifetimeSeconds be positive")
@@ -62,7 +63,7 @@ internal static class AuthHostingExtensions
         var issuerOptions = app.Services.GetRequiredService<IOptions<TokenIssuerOptions>>().Value;
         if (issuerOptions.Enabled)
         {
-            var issuer = app.Services.GetRequiredService<TokenIssuer>();
+            var issuer = app.Services.ResolveConfigured<TokenIssuer>();
             app.MapGet(issuerOptions.Path, issuer.HandleAsync);
         }
 

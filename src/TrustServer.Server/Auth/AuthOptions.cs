@@ -62,6 +62,12 @@ public sealed class TokenIssuerOptions
     /// <summary>Token lifetime in seconds.</summary>
     public int TokenLifetimeSeconds { get; set; } = 300;
 
+    /// <summary>
+    /// Services the issuer signs tokens for besides <c>Auth:Token:Service</c> (always served): a registry behind the
+    /// same issuer, with its own audience and the prefix that maps its repository names onto GUNs for the grants.
+    /// </summary>
+    public List<IssuerService> Services { get; set; } = [];
+
     /// <summary>Users by name: a password hash (see the <c>hash-password</c> command) and grants.</summary>
     public Dictionary<string, IssuerUser> Users { get; set; } = new(StringComparer.Ordinal);
 

@@ -16,7 +16,9 @@ namespace TrustServer.Server.Auth;
 /// <c>GET &lt;path&gt;?service=…&amp;scope=…</c> with HTTP basic credentials (or none: anonymous) answers
 /// <c>{"token","access_token","expires_in","issued_at"}</c>. Granted access = requested ∩ the user's grants, where a
 /// requested <c>*</c> yields the actions the user holds (so <c>key rotate</c>, which asks for <c>*</c>, works for a
-/// push user as far as the server lets push do it) and a granted <c>*</c> covers any request.
+/// push user as far as the server lets push do it) and a granted <c>*</c> covers any request. Tokens are issued for
+/// <c>Auth:Token:Service</c> and every <c>Auth:Issuer:Services</c> entry, each with its own audience; a service's
+/// repository names are matched against the grants with its <c>RepositoryPrefix</c> in front (<see cref="IssuedService"/>).
 /// </summary>
 internal sealed partial class TokenIssuer
 {
@@ -27,7 +29,8 @@ internal sealed partial class TokenIssuer
 
     private readonly TokenIssuerOptions _options;
     private readonly string _issuer;
-    private readonly string _service;
+    private readonly IssuedService _ownService;
+    private readonly IReadOnlyDictionary<string, IssuedService> _services;
     private readonly AsymmetricAlgorithm _key;
     private readonly string _algorithm;
     private readonly string[] _x5c;
@@ -41,7 +44,14 @@ internal sealed partial class TokenIssuer
         _options = options.Value;
         _throttle = throttle;
         _issuer = tokenOptions.Value.Issuer!;
-        _service = tokenOptions.Value.Service!;
+        var (services, errors) = IssuerServices.Build(tokenOptions.Value.Service!, _options.Services);
+        if (errors.Count > 0)
+        {
+            throw new InvalidOperationException(string.Join("; ", errors));
+        }
+
+        _services = services;
+        _ownService = services[tokenOptions.Value.Service!];
         _time = time;
         _logger = logger;
         if (string.IsNullOrEmpty(_options.SigningKeyFile) || string.IsNullOrEmpty(_options.CertificateFile))
@@ -84,16 +94,18 @@ internal sealed partial class TokenIssuer
     public async Task HandleAsync(HttpContext context)
     {
         var query = context.Request.Query;
-        var service = query["service"].FirstOrDefault();
-        if (!string.IsNullOrEmpty(service) && service != _service)
+        var serviceName = query["service"].FirstOrDefault();
+        var service = _ownService;
+        if (!string.IsNullOrEmpty(serviceName) && !_services.TryGetValue(serviceName, out service))
         {
+            LogUnknownService(_logger, serviceName.Length > 100 ? serviceName[..100] + "…" : serviceName);
             await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "INVALID_SERVICE", "unknown service");
             return;
         }
 
         // Names outside the Docker reference grammar (.., //, %-escapes) are never granted, to anyone.
         var requested = Scopes.Parse(query["scope"]);
-        if (requested.FirstOrDefault(r => !RepositoryNames.IsValid(r.Name)) is { } invalid)
+        if (requested.FirstOrDefault(r => !RepositoryNames.IsValid(r.Name) || !RepositoryNames.IsValid(service.GrantName(r.Type, r.Name))) is { } invalid)
         {
             await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "NAME_INVALID", "invalid repository name", invalid.Name);
             return;
@@ -116,11 +128,11 @@ internal sealed partial class TokenIssuer
             return;
         }
 
-        var access = Grant(requested, [.. grants]);
+        var access = Grant(requested, [.. grants], service.GrantName);
         var now = _time.GetUtcNow();
         var lifetime = Math.Max(60, _options.TokenLifetimeSeconds);
-        var token = Sign(subject, access, now, lifetime);
-        LogIssued(_logger, subject ?? "(anonymous)", string.Join(' ', access.Select(a => $"{a.Type}:{a.Name}:{string.Join(',', a.Actions)}")));
+        var token = Sign(subject, service.Audience, access, now, lifetime);
+        LogIssued(_logger, subject ?? "(anonymous)", service.Name, string.Join(' ', access.Select(a => $"{a.Type}:{a.Name}:{string.Join(',', a.Actions)}")));
 
         var body = new JsonObject
         {
@@ -134,13 +146,17 @@ internal sealed partial class TokenIssuer
         await context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted);
     }
 
-    /// <summary>requested ∩ grants (see the class remarks).</summary>
-    public static IReadOnlyList<AccessEntry> Grant(IReadOnlyList<AccessEntry> requested, IReadOnlyList<IssuerGrant> grants)
+    /// <summary>
+    /// requested ∩ grants (see the class remarks); <paramref name="grantName"/> (type, name) gives the name the grant
+    /// patterns are matched against (a service's repository prefix), the entries keep the requested names.
+    /// </summary>
+    public static IReadOnlyList<AccessEntry> Grant(IReadOnlyList<AccessEntry> requested, IReadOnlyList<IssuerGrant> grants, Func<string, string, string>? grantName = null)
     {
         var result = new List<AccessEntry>();
         foreach (var group in requested.GroupBy(r => (r.Type, r.Name)))
         {
-            var held = grants.Where(g => g.Type == group.Key.Type && Matches(g.Pattern, group.Key.Name))
+            var matched = grantName?.Invoke(group.Key.Type, group.Key.Name) ?? group.Key.Name;
+            var held = grants.Where(g => g.Type == group.Key.Type && Matches(g.Pattern, matched))
                 .SelectMany(g => g.Actions.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                 .ToHashSet(StringComparer.Ordinal);
             var actions = new List<string>();
@@ -254,14 +270,14 @@ internal sealed partial class TokenIssuer
         }
     }
 
-    private string Sign(string? subject, IReadOnlyList<AccessEntry> access, DateTimeOffset now, int lifetime)
+    private string Sign(string? subject, string audience, IReadOnlyList<AccessEntry> access, DateTimeOffset now, int lifetime)
     {
         var header = new JsonObject { ["typ"] = "JWT", ["alg"] = _algorithm, ["x5c"] = new JsonArray([.. _x5c.Select(c => JsonValue.Create(c))]) };
         var claims = new JsonObject
         {
             ["iss"] = _issuer,
             ["sub"] = subject ?? string.Empty,
-            ["aud"] = _service,
+            ["aud"] = audience,
             ["exp"] = now.ToUnixTimeSeconds() + lifetime,
             ["nbf"] = now.ToUnixTimeSeconds(),
             ["iat"] = now.ToUnixTimeSeconds(),
@@ -290,8 +306,8 @@ internal sealed partial class TokenIssuer
         return context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted);
     }
 
-    [LoggerMessage(EventId = 1311, Level = LogLevel.Information, Message = "Issued a token to {Subject} for {Access}")]
-    private static partial void LogIssued(ILogger logger, string subject, string access);
+    [LoggerMessage(EventId = 1311, Level = LogLevel.Information, Message = "Issued a token to {Subject} for service {Service}: {Access}")]
+    private static partial void LogIssued(ILogger logger, string subject, string service, string access);
 
     [LoggerMessage(EventId = 1312, Level = LogLevel.Warning, Message = "Token request with bad credentials for user {User}")]
     private static partial void LogBadCredentials(ILogger logger, string user);
@@ -301,4 +317,7 @@ internal sealed partial class TokenIssuer
 
     [LoggerMessage(EventId = 1314, Level = LogLevel.Warning, Message = "Token request refused: the password-check queue is full (Auth:Issuer:PasswordCheckQueueLimit)")]
     private static partial void LogBusy(ILogger logger);
+
+    [LoggerMessage(EventId = 1600, Level = LogLevel.Warning, Message = "Token request for unknown service {Service} refused (not Auth:Token:Service nor in Auth:Issuer:Services)")]
+    private static partial void LogUnknownService(ILogger logger, string service);
 }

@@ -63,12 +63,17 @@ public sealed class TrustServerInstance : IAsyncDisposable
     /// <summary>The server's services.</summary>
     public IServiceProvider Services => _app.Services;
 
-    /// <summary>Starts a server. <paramref name="settings"/> override configuration; <paramref name="configure"/> may replace services.</summary>
+    /// <summary>
+    /// Starts a server. <paramref name="settings"/> override configuration; <paramref name="configure"/> may replace services.
+    /// With <paramref name="https"/> it listens on <c>https://</c> (the settings must name <c>Kestrel:Certificates:Default:*</c>;
+    /// <see cref="Http"/> then does not trust the certificate unless the test's CA is the system's).
+    /// </summary>
     public static async Task<TrustServerInstance> StartAsync(
         ServerStorage storage,
         IEnumerable<KeyValuePair<string, string?>>? settings = null,
         Action<IServiceCollection>? configure = null,
-        string? passphraseFile = null)
+        string? passphraseFile = null,
+        bool https = false)
     {
         var directory = new TemporaryDirectory("trustserver-instance");
         var configuration = new List<KeyValuePair<string, string?>>(storage.Settings)
@@ -78,7 +83,7 @@ public sealed class TrustServerInstance : IAsyncDisposable
         };
         configuration.AddRange(settings ?? []);
         // Its own content root: no appsettings.json of the test's output directory (the signer's lands there too) applies.
-        var app = TrustServerHost.Build(["--urls", "http://127.0.0.1:0", "--contentRoot", directory.Path], configuration, configure);
+        var app = TrustServerHost.Build(["--urls", https ? "https://127.0.0.1:0" : "http://127.0.0.1:0", "--contentRoot", directory.Path], configuration, configure);
         try
         {
             await app.PrepareDatabasesAsync(CancellationToken.None);

@@ -74,6 +74,45 @@ public sealed class StartupConfigurationTests : IDisposable
         Assert.Contains(missing, AssertOneLineError(result), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task IssuerServices_ClashingOrMalformed_AllNamedOnOneLine()
+    {
+        using var ca = TestCertificates.CreateCertificateAuthority();
+        var bundle = ca.WriteCertificatePem(Path.Combine(_directory.FullName, "bundle.pem"));
+        var result = await RunServerAsync(
+            "--Auth:Mode=Token", "--Auth:Token:Realm=/auth/token", "--Auth:Token:Service=notary", "--Auth:Token:Issuer=auth",
+            $"--Auth:Token:RootCertBundle={bundle}", "--Auth:Issuer:Enabled=true",
+            "--Auth:Issuer:Services:0:Name=registry", "--Auth:Issuer:Services:0:Audience=notary",
+            "--Auth:Issuer:Services:1:Name=registry", "--Auth:Issuer:Services:1:RepositoryPrefix=Registry.example.com/Team",
+            "--Auth:Issuer:Services:2:Audience=other");
+
+        var line = AssertOneLineError(result);
+        Assert.Contains("Auth:Issuer:Services:0:Audience 'notary' is Auth:Token:Service", line, StringComparison.Ordinal);
+        Assert.Contains("Auth:Issuer:Services:1:Name 'registry' is listed twice", line, StringComparison.Ordinal);
+        Assert.Contains("Auth:Issuer:Services:1:RepositoryPrefix 'Registry.example.com/Team' must be a repository name prefix ending in '/'", line, StringComparison.Ordinal);
+        Assert.Contains("Auth:Issuer:Services:2:Name is required", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task IssuerServices_WithoutTheIssuer_Refused()
+    {
+        var result = await RunServerAsync("--Auth:Issuer:Services:0:Name=registry");
+
+        Assert.Contains("Auth:Issuer:Services needs Auth:Issuer:Enabled, Auth:Mode=Token and Auth:Token:Service", AssertOneLineError(result), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task IssuerSigningKeyMissing_OneLineNamingTheSetting()
+    {
+        using var ca = TestCertificates.CreateCertificateAuthority();
+        var bundle = ca.WriteCertificatePem(Path.Combine(_directory.FullName, "bundle.pem"));
+        var result = await RunServerAsync(
+            "--Auth:Mode=Token", "--Auth:Token:Realm=/auth/token", "--Auth:Token:Service=notary", "--Auth:Token:Issuer=auth",
+            $"--Auth:Token:RootCertBundle={bundle}", "--Auth:Issuer:Enabled=true");
+
+        Assert.Contains("Auth:Issuer:SigningKeyFile and Auth:Issuer:CertificateFile are required", AssertOneLineError(result), StringComparison.Ordinal);
+    }
+
     private static string AssertOneLineError(ProcessResult result)
     {
         Assert.False(result.TimedOut, $"{result.CommandLine} kept running");
