@@ -27,9 +27,12 @@ public sealed class StartupConfigurationTests : IDisposable
     [InlineData("Signing:Resigner:MaxPerSecond must be positive (at most 100000)", "--Signing:Resigner:MaxPerSecond=0")]
     [InlineData("Keys:Backend must be Database or Pkcs11", "--Keys:Backend=Hsm")]
     [InlineData("Keys:Pkcs11:Library (the PKCS#11 module's path) is required when Keys:Backend is Pkcs11", "--Keys:Backend=Pkcs11")]
-    public async Task BadOption_OneLineAndExitCode1_BeforeAnyDatabase(string problem, string setting)
+    [InlineData("DevelopmentTls:HostNames: 'bad_name' is neither a DNS name nor an IP address", "--DevelopmentTls:Enabled=true", "--DevelopmentTls:HostNames:0=bad_name")]
+    [InlineData("DevelopmentTls:Enabled needs an https:// URL to serve", "--DevelopmentTls:Enabled=true")]
+    [InlineData("DevelopmentTls:Enabled and Kestrel:Certificates:Default both name the server certificate", "--DevelopmentTls:Enabled=true", "--Kestrel:Certificates:Default:Path=/etc/ssl/server.pem")]
+    public async Task BadOption_OneLineAndExitCode1_BeforeAnyDatabase(string problem, params string[] settings)
     {
-        var result = await RunServerAsync(setting);
+        var result = await RunServerAsync(settings);
 
         var line = AssertOneLineError(result);
         Assert.Contains(problem, line, StringComparison.Ordinal);
@@ -72,6 +75,23 @@ public sealed class StartupConfigurationTests : IDisposable
             "--Auth:Mode=Token", "--Auth:Token:Realm=https://auth.example/token", "--Auth:Token:Service=notary", "--Auth:Token:Issuer=auth", $"--Auth:Token:RootCertBundle={missing}");
 
         Assert.Contains(missing, AssertOneLineError(result), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ConfiguredCertificateMissing_FailsClosed_OneLineOnStderr_StdoutStillJson()
+    {
+        var missing = Path.Combine(_directory.FullName, "no-such-server.pem");
+        var result = await RunServerAsync("--urls=https://127.0.0.1:0", $"--Kestrel:Certificates:Default:Path={missing}", $"--Kestrel:Certificates:Default:KeyPath={missing}");
+
+        Assert.False(result.TimedOut, $"{result.CommandLine} kept running");
+        Assert.Equal(1, result.ExitCode);
+        var line = Assert.Single(result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("TrustServer: configuration error: cannot listen: ", line, StringComparison.Ordinal);
+        Assert.Contains(missing, line, StringComparison.Ordinal);
+        foreach (var output in result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(output);
+        }
     }
 
     private static string AssertOneLineError(ProcessResult result)
