@@ -94,6 +94,33 @@ public sealed class StartupConfigurationTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task HashPassword_ThroughTheReadmesDotnetRun_PrintsOnlyTheHash()
+    {
+        // README: HASH=$(printf '%s' 'the password' | dotnet run --no-launch-profile --project src/TrustServer.Server -- hash-password)
+        // The tests' own configuration (bin/<configuration>/net10.0): the server project is built with it.
+        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var configuration = output.Parent!.Name;
+        var root = output;
+        while (!File.Exists(Path.Combine(root.FullName, "TrustServer.sln")))
+        {
+            root = root.Parent ?? throw new InvalidOperationException("TrustServer.sln not found above " + output.FullName);
+        }
+
+        var project = Path.Combine(root.FullName, "src", "TrustServer.Server");
+
+        var result = await ProcessRunner.RunAsync(
+            "dotnet",
+            ["run", "--no-build", "-c", configuration, "--no-launch-profile", "--project", project, "--", "hash-password"],
+            TimeSpan.FromSeconds(120),
+            standardInput: "the password",
+            workingDirectory: _directory.FullName);
+
+        Assert.True(result.Succeeded, result.ToString());
+        var hash = Assert.Single(result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)).TrimEnd('\r');
+        Assert.Equal(0x01, Convert.FromBase64String(hash)[0]); // ASP.NET Core Identity v3 format marker
+    }
+
     private static string AssertOneLineError(ProcessResult result)
     {
         Assert.False(result.TimedOut, $"{result.CommandLine} kept running");
