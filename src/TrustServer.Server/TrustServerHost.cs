@@ -31,11 +31,7 @@ public static class TrustServerHost
             builder.Configuration.AddInMemoryCollection(settings);
         }
 
-        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]) && !builder.Configuration.GetSection("Kestrel:Endpoints").Exists())
-        {
-            builder.WebHost.UseUrls(DefaultUrl);
-        }
-
+        builder.AddListening();
         builder.AddObservability();
         builder.Services.AddNotaryOptions();
         builder.AddMetadataStorage();
@@ -119,7 +115,7 @@ public static class TrustServerHost
             }
 
             await app.PrepareDatabasesAsync(CancellationToken.None);
-            await app.StartAsync();
+            await StartListeningAsync(app);
             ServerBanner.Print(app);
             await app.WaitForShutdownAsync();
             return 0;
@@ -128,6 +124,21 @@ public static class TrustServerHost
         {
             await Console.Error.WriteLineAsync(ValidatedOptions.ErrorLine(ex));
             return 1;
+        }
+    }
+
+    // Kestrel loads configured certificates and binds when the host starts: a certificate that cannot be loaded or an
+    // address that cannot be bound stops the start (never a fallback to plain HTTP) with one line naming the problem.
+    private static async Task StartListeningAsync(WebApplication app)
+    {
+        try
+        {
+            await app.StartAsync();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException
+                                       || (ex is InvalidOperationException && ex.Message.Contains("certificate", StringComparison.OrdinalIgnoreCase)))
+        {
+            throw new ServerConfigurationException($"cannot listen: {ex.Message}", ex);
         }
     }
 }

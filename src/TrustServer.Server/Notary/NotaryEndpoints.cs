@@ -189,9 +189,10 @@ internal static partial class NotaryEndpoints
     private static async Task<IResult> DeleteAsync(HttpContext context, Match match)
     {
         var gun = match.Groups["gun"].Value;
-        if (await Service<RepositoryPublisher>(context).DeleteAsync(gun, AuditTrail.ActorOf(context), context.RequestAborted))
+        var actor = AuditTrail.ActorOf(context);
+        if (await Service<RepositoryPublisher>(context).DeleteAsync(gun, actor, context.RequestAborted))
         {
-            LogDeleted(Logger(context), gun);
+            LogDeleted(Logger(context), gun, actor.Principal);
         }
 
         return BytesResult.Empty;
@@ -273,6 +274,6 @@ internal static partial class NotaryEndpoints
     [LoggerMessage(EventId = 1103, Level = LogLevel.Error, Message = "Key operation for {Role} of {Gun} failed")]
     private static partial void LogKeyFailed(ILogger logger, string gun, string role, Exception exception);
 
-    [LoggerMessage(EventId = 1104, Level = LogLevel.Information, Message = "Deleted all metadata of {Gun}")]
-    private static partial void LogDeleted(ILogger logger, string gun);
+    [LoggerMessage(EventId = 1104, Level = LogLevel.Information, Message = "Deleted all metadata of {Gun} by {Principal}")]
+    private static partial void LogDeleted(ILogger logger, string gun, string principal);
 }

@@ -18,6 +18,9 @@ internal sealed partial class NotaryRouter
     /// <summary><see cref="HttpContext.Items"/> key of the GUN of the matched route (for logs; never a metric label).</summary>
     public const string GunItem = "trustserver.gun";
 
+    /// <summary><see cref="HttpContext.Items"/> key of the role named by the matched route's path (for logs).</summary>
+    public const string RoleItem = "trustserver.role";
+
     /// <summary>Methods that reach the catch-all 404; any other method is a 405 with an empty body.</summary>
     private static readonly HashSet<string> KnownMethods = new(StringComparer.Ordinal) { "GET", "POST", "PUT", "HEAD", "DELETE" };
 
@@ -59,6 +62,11 @@ internal sealed partial class NotaryRouter
                 if (match.Groups["gun"].Success)
                 {
                     context.Items[GunItem] = match.Groups["gun"].Value;
+                }
+
+                if (match.Groups["role"].Success)
+                {
+                    context.Items[RoleItem] = match.Groups["role"].Value;
                 }
 
                 await RunAsync(context, route.Operation, run, match);

@@ -110,7 +110,7 @@ internal sealed partial class RepositoryPublisher(
             return new PublishOutcome(null, true);
         }
 
-        LogPublished(gun, string.Join(",", result.Files.Select(f => $"{f.Role}@{f.Version}")));
+        LogPublished(gun, string.Join(",", result.Files.Select(f => $"{f.Role}@{f.Version}")), actor.Principal);
         return PublishOutcome.Accepted;
     }
 
@@ -130,6 +130,6 @@ internal sealed partial class RepositoryPublisher(
     [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Update of {Gun} lost to a concurrent update")]
     private partial void LogConflict(string gun);
 
-    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Published {Gun}: {Files}")]
-    private partial void LogPublished(string gun, string files);
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Published {Gun}: {Files} by {Principal}")]
+    private partial void LogPublished(string gun, string files, string principal);
 }

@@ -44,7 +44,7 @@ internal static class ObservabilityExtensions
             return;
         }
 
-        if (services.GetRequiredService<IHostEnvironment>().IsDevelopment())
+        if (ConsoleIsText(services))
         {
             logger.WriteTo.Console(formatProvider: CultureInfo.InvariantCulture);
         }
@@ -54,20 +54,31 @@ internal static class ObservabilityExtensions
         }
     }
 
+    /// <summary>
+    /// Whether stdout is for people (readable text logs: Development without <c>Serilog:WriteTo</c>); otherwise every
+    /// line on stdout must be a JSON log event, and nothing may be printed there but through the logger.
+    /// </summary>
+    public static bool ConsoleIsText(IServiceProvider services) =>
+        services.GetRequiredService<IHostEnvironment>().IsDevelopment()
+        && !services.GetRequiredService<IConfiguration>().GetSection("Serilog:WriteTo").Exists();
+
     /// <summary>Decorates the registered <see cref="ISigningService"/> with <see cref="MeteredSigningService"/>.</summary>
     public static IServiceCollection AddSigningMetrics(this IServiceCollection services) =>
         services.Decorate<ISigningService>((inner, sp) => new MeteredSigningService(inner, sp.GetRequiredService<TrustServerMetrics>()));
 
-    /// <summary>Request logging (route, status, duration, GUN — never headers) and request metrics; <c>/metrics</c>.</summary>
+    /// <summary>Request logging (route, status, duration, GUN, role — never headers) and request metrics; <c>/metrics</c>.</summary>
     public static WebApplication UseObservability(this WebApplication app)
     {
         app.UseSerilogRequestLogging(options =>
         {
-            options.MessageTemplate = "HTTP {RequestMethod} {Route} {Gun} responded {StatusCode} in {Elapsed:0.000} ms";
+            // This host's logger: without it the middleware writes to the static Log.Logger, which is silent here.
+            options.Logger = app.Services.GetRequiredService<Serilog.ILogger>();
+            options.MessageTemplate = "HTTP {RequestMethod} {Route} {Gun} {Role} responded {StatusCode} in {Elapsed:0.000} ms";
             options.EnrichDiagnosticContext = (diagnostics, context) =>
             {
                 diagnostics.Set("Route", RouteOf(context));
                 diagnostics.Set("Gun", context.Items[NotaryRouter.GunItem] as string ?? string.Empty);
+                diagnostics.Set("Role", context.Items[NotaryRouter.RoleItem] as string ?? string.Empty);
             };
         });
         var metrics = app.Services.GetRequiredService<TrustServerMetrics>();

@@ -75,4 +75,4 @@ internal static class ValidatedOptions
 }
 
 /// <summary>A configured file or value the server cannot use; stops the start with its message.</summary>
-internal sealed class ServerConfigurationException(string message, Exception innerException) : Exception(message, innerException);
+internal sealed class ServerConfigurationException(string message, Exception? innerException = null) : Exception(message, innerException);

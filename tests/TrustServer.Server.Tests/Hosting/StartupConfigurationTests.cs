@@ -27,9 +27,12 @@ public sealed class StartupConfigurationTests : IDisposable
     [InlineData("Signing:Resigner:MaxPerSecond must be positive (at most 100000)", "--Signing:Resigner:MaxPerSecond=0")]
     [InlineData("Keys:Backend must be Database or Pkcs11", "--Keys:Backend=Hsm")]
     [InlineData("Keys:Pkcs11:Library (the PKCS#11 module's path) is required when Keys:Backend is Pkcs11", "--Keys:Backend=Pkcs11")]
-    public async Task BadOption_OneLineAndExitCode1_BeforeAnyDatabase(string problem, string setting)
+    [InlineData("DevelopmentTls:HostNames: 'bad_name' is neither a DNS name nor an IP address", "--DevelopmentTls:Enabled=true", "--DevelopmentTls:HostNames:0=bad_name")]
+    [InlineData("DevelopmentTls:Enabled needs an https:// URL to serve", "--DevelopmentTls:Enabled=true")]
+    [InlineData("DevelopmentTls:Enabled and Kestrel:Certificates:Default both name the server certificate", "--DevelopmentTls:Enabled=true", "--Kestrel:Certificates:Default:Path=/etc/ssl/server.pem")]
+    public async Task BadOption_OneLineAndExitCode1_BeforeAnyDatabase(string problem, params string[] settings)
     {
-        var result = await RunServerAsync(setting);
+        var result = await RunServerAsync(settings);
 
         var line = AssertOneLineError(result);
         Assert.Contains(problem, line, StringComparison.Ordinal);
@@ -111,6 +114,50 @@ public sealed class StartupConfigurationTests : IDisposable
             $"--Auth:Token:RootCertBundle={bundle}", "--Auth:Issuer:Enabled=true");
 
         Assert.Contains("Auth:Issuer:SigningKeyFile and Auth:Issuer:CertificateFile are required", AssertOneLineError(result), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ConfiguredCertificateMissing_FailsClosed_OneLineOnStderr_StdoutStillJson()
+    {
+        var missing = Path.Combine(_directory.FullName, "no-such-server.pem");
+        var result = await RunServerAsync("--urls=https://127.0.0.1:0", $"--Kestrel:Certificates:Default:Path={missing}", $"--Kestrel:Certificates:Default:KeyPath={missing}");
+
+        Assert.False(result.TimedOut, $"{result.CommandLine} kept running");
+        Assert.Equal(1, result.ExitCode);
+        var line = Assert.Single(result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("TrustServer: configuration error: cannot listen: ", line, StringComparison.Ordinal);
+        Assert.Contains(missing, line, StringComparison.Ordinal);
+        foreach (var output in result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(output);
+        }
+    }
+
+    [Fact]
+    public async Task HashPassword_ThroughTheReadmesDotnetRun_PrintsOnlyTheHash()
+    {
+        // README: HASH=$(printf '%s' 'the password' | dotnet run --no-launch-profile --project src/TrustServer.Server -- hash-password)
+        // The tests' own configuration (bin/<configuration>/net10.0): the server project is built with it.
+        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var configuration = output.Parent!.Name;
+        var root = output;
+        while (!File.Exists(Path.Combine(root.FullName, "TrustServer.sln")))
+        {
+            root = root.Parent ?? throw new InvalidOperationException("TrustServer.sln not found above " + output.FullName);
+        }
+
+        var project = Path.Combine(root.FullName, "src", "TrustServer.Server");
+
+        var result = await ProcessRunner.RunAsync(
+            "dotnet",
+            ["run", "--no-build", "-c", configuration, "--no-launch-profile", "--project", project, "--", "hash-password"],
+            TimeSpan.FromSeconds(120),
+            standardInput: "the password",
+            workingDirectory: _directory.FullName);
+
+        Assert.True(result.Succeeded, result.ToString());
+        var hash = Assert.Single(result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)).TrimEnd('\r');
+        Assert.Equal(0x01, Convert.FromBase64String(hash)[0]); // ASP.NET Core Identity v3 format marker
     }
 
     private static string AssertOneLineError(ProcessResult result)
