@@ -31,6 +31,8 @@ public static class TrustServerHost
             builder.Configuration.AddInMemoryCollection(settings);
         }
 
+        builder.AddSettingsDirectory();
+
         if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]) && !builder.Configuration.GetSection("Kestrel:Endpoints").Exists())
         {
             builder.WebHost.UseUrls(DefaultUrl);
@@ -43,6 +45,7 @@ public static class TrustServerHost
         builder.Services.AddSigningMetrics();
         builder.AddApiDocumentation();
         builder.AddTokenAuth();
+        builder.AddTrustedProxies();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<MetadataReadCache>();
         builder.Services.AddHostedService<CacheInvalidationService>();
@@ -61,6 +64,7 @@ public static class TrustServerHost
         services?.Invoke(builder.Services);
 
         var app = builder.Build();
+        app.UseTrustedProxies();
         app.UseObservability();
         app.UseApiDocumentation();
         app.MapHealthEndpoints();
