@@ -39,8 +39,11 @@ internal sealed partial class ConfigKeys
     private readonly HashSet<string> _listKeys = new(StringComparer.OrdinalIgnoreCase);
     private readonly HashSet<string> _variables = new(StringComparer.Ordinal);
 
-    private ConfigKeys()
+    private readonly Host _host;
+
+    private ConfigKeys(Host host)
     {
+        _host = host;
     }
 
     /// <summary>
@@ -62,7 +65,7 @@ internal sealed partial class ConfigKeys
 
     public static ConfigKeys For(Host host)
     {
-        var catalog = new ConfigKeys();
+        var catalog = new ConfigKeys(host);
         foreach (var (dir, options) in SourceDirs(host).Where(d => Repo.Exists(d.Dir)))
         {
             foreach (var file in Directory.GetFiles(Repo.PathOf(dir), "*.cs", SearchOption.AllDirectories))
@@ -102,7 +105,10 @@ internal sealed partial class ConfigKeys
 
     /// <summary>
     /// Whether <paramref name="key"/> (a configuration path <c>A:B:C</c>, or an environment variable name
-    /// <c>A__B__C</c>) is read by the host. <c>Logging:LogLevel:&lt;category&gt;</c> is accepted (standard logging).
+    /// <c>A__B__C</c>) is read by the host. Log levels: the server logs through Serilog, which reads
+    /// <c>Serilog:MinimumLevel:Default</c> and <c>Serilog:MinimumLevel:Override:&lt;category&gt;</c> (its
+    /// <c>Logging:LogLevel</c> has no effect, so it is not a key of the server); the signer uses standard logging
+    /// (<c>Logging:LogLevel:&lt;category&gt;</c>).
     /// </summary>
     public bool Knows(string key)
     {
@@ -119,7 +125,13 @@ internal sealed partial class ConfigKeys
         var path = key.Replace("__", ":", StringComparison.Ordinal);
         if (path.StartsWith("Logging:LogLevel:", StringComparison.OrdinalIgnoreCase) && path.Length > "Logging:LogLevel:".Length)
         {
-            return true;
+            return _host == Host.Signer;
+        }
+
+        if (path.Equals("Serilog:MinimumLevel:Default", StringComparison.OrdinalIgnoreCase)
+            || (path.StartsWith("Serilog:MinimumLevel:Override:", StringComparison.OrdinalIgnoreCase) && path.Length > "Serilog:MinimumLevel:Override:".Length))
+        {
+            return _host == Host.Server;
         }
 
         if (_keys.Contains(path))
