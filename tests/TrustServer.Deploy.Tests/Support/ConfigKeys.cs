@@ -39,6 +39,12 @@ internal sealed partial class ConfigKeys
     private readonly HashSet<string> _listKeys = new(StringComparer.OrdinalIgnoreCase);
     private readonly HashSet<string> _variables = new(StringComparer.Ordinal);
 
+    // Settable properties of every class (by class name), and options keys whose type is a dictionary or list of such a
+    // class (Auth:Issuer:Users is Dictionary<string, IssuerUser>): their entries' keys are <key>:<name>:<property>.
+    private readonly Dictionary<string, List<(string Name, string Type)>> _classProperties = new(StringComparer.Ordinal);
+    private readonly List<(string Key, string Type)> _collectionKeys = [];
+    private readonly HashSet<string> _patterns = new(StringComparer.OrdinalIgnoreCase);
+
     private readonly Host _host;
 
     private ConfigKeys(Host host)
@@ -78,6 +84,11 @@ internal sealed partial class ConfigKeys
 
                 catalog.Scan(File.ReadAllText(file), options);
             }
+        }
+
+        foreach (var (key, type) in catalog._collectionKeys)
+        {
+            catalog.AddEntryPatterns(key, type, 0);
         }
 
         if (host == Host.Signer && !SignerSourcePresent)
@@ -139,9 +150,36 @@ internal sealed partial class ConfigKeys
             return true;
         }
 
+        // Entries of dictionaries/lists of classes: A:B:<name>:C (patterns use * for a name, # for an index).
+        var segments = path.Split(':');
+        if (_patterns.Any(p => MatchesPattern(p.Split(':'), segments)))
+        {
+            return true;
+        }
+
         // List options bind A:B:0, A:B:1, ...
         var lastColon = path.LastIndexOf(':');
         return lastColon > 0 && int.TryParse(path[(lastColon + 1)..], out _) && _listKeys.Contains(path[..lastColon]);
+    }
+
+    private static bool MatchesPattern(string[] pattern, string[] segments) =>
+        pattern.Length == segments.Length && pattern.Zip(segments).All(p =>
+            p.First == "*" ? p.Second.Length > 0 : p.First == "#" ? int.TryParse(p.Second, out _) : string.Equals(p.First, p.Second, StringComparison.OrdinalIgnoreCase));
+
+    private void AddEntryPatterns(string key, string type, int depth)
+    {
+        var element = CollectionElement().Match(type);
+        if (!element.Success || depth > 4 || !_classProperties.TryGetValue(element.Groups["element"].Value, out var properties))
+        {
+            return;
+        }
+
+        var entry = key + (element.Groups["dictionary"].Success ? ":*" : ":#");
+        foreach (var (name, propertyType) in properties)
+        {
+            _patterns.Add(entry + ":" + name);
+            AddEntryPatterns(entry + ":" + name, propertyType, depth + 1);
+        }
     }
 
     private void Scan(string source, bool options)
@@ -151,6 +189,8 @@ internal sealed partial class ConfigKeys
         for (var i = 0; options && i < classes.Count - 1; i++)
         {
             var body = source[classes[i]..classes[i + 1]];
+            var className = ClassDeclaration().Match(body).Value.Split(' ', StringSplitOptions.RemoveEmptyEntries)[^1];
+            _classProperties[className] = SettableProperty().Matches(body).Select(p => (p.Groups["name"].Value, p.Groups["type"].Value)).ToList();
             if (SectionConstant().Match(body) is not { Success: true } section)
             {
                 continue;
@@ -161,6 +201,7 @@ internal sealed partial class ConfigKeys
                 var key = section.Groups[1].Value + ":" + property.Groups["name"].Value;
                 _keys.Add(key);
                 var type = property.Groups["type"].Value;
+                _collectionKeys.Add((key, type));
                 if (type.StartsWith("List<", StringComparison.Ordinal) || type.StartsWith("IList<", StringComparison.Ordinal) || type.EndsWith("[]", StringComparison.Ordinal))
                 {
                     _listKeys.Add(key);
@@ -193,6 +234,9 @@ internal sealed partial class ConfigKeys
 
     [GeneratedRegex(@"\b(?:class|record)\s+\w+")]
     private static partial Regex ClassDeclaration();
+
+    [GeneratedRegex(@"^(?:(?<dictionary>(?:I?Dictionary|IReadOnlyDictionary)<string,\s*)|(?:I?List|IReadOnlyList)<)(?<element>\w+)\??>$")]
+    private static partial Regex CollectionElement();
 
     [GeneratedRegex(@"const\s+string\s+Section\s*=\s*""([^""]+)""")]
     private static partial Regex SectionConstant();
