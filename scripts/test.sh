@@ -12,6 +12,12 @@
 #   - a headless browser for the Swagger UI test          -> apt package `chromium`
 #   - SoftHSM2 and OpenSC's pkcs11-tool (PKCS#11 tests)   -> apt packages `softhsm2` and `opensc`
 #       (the tests make their own token directory in a temp dir; the system's token directory is never used)
+#   - Compose v1 (`docker-compose config` of docker-compose.yml) -> apt package `docker-compose` (without recommends:
+#       no Docker engine is needed or installed)
+#   - nginx (the compose proxy's nginx.conf in front of a server, forwarded-header tests) -> apt package `nginx`
+#       (the tests run their own nginx on a free loopback port; the package's service is not used)
+#   - kubectl with kustomize v5 (renders deploy/k8s; create-secrets.sh) -> not in Debian: install it yourself
+#       (https://kubernetes.io/docs/tasks/tools/); the Deploy tests that need it fail and say so without it
 # Installing needs root or sudo and apt-get (Debian/Ubuntu).
 set -euo pipefail
 
@@ -77,6 +83,18 @@ if ! command -v softhsm2-util >/dev/null 2>&1 || ! softhsm_module || ! command -
   softhsm_module || die "softhsm2 was installed but libsofthsm2.so is still not found"
   command -v pkcs11-tool >/dev/null 2>&1 || die "opensc was installed but 'pkcs11-tool' is still not on PATH"
 fi
+
+# Compose v1 validates docker-compose.yml (Deploy tests); nginx fronts a server as in compose (Compat tests).
+if ! command -v docker-compose >/dev/null 2>&1; then
+  apt_install --no-install-recommends docker-compose
+  command -v docker-compose >/dev/null 2>&1 || die "package docker-compose was installed but 'docker-compose' is still not on PATH"
+fi
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  apt_install nginx
+  [ -x /usr/sbin/nginx ] || die "package nginx was installed but /usr/sbin/nginx is missing"
+fi
+command -v kubectl >/dev/null 2>&1 \
+  || log "WARNING: kubectl not found; the Deploy tests that render deploy/k8s fail (install kubectl with kustomize v5)"
 
 command -v dotnet >/dev/null 2>&1 \
   || die "dotnet not found: install the .NET 10 SDK (https://dot.net; see global.json), then re-run."
