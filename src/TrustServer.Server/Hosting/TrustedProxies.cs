@@ -36,9 +36,12 @@ internal static class TrustedProxies
     {
         builder.Services.AddValidatedOptions<TrustedProxyOptions>(TrustedProxyOptions.Section);
         builder.Services.AddSingleton<IValidateOptions<TrustedProxyOptions>, Validator>();
-        builder.Services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<TrustedProxyOptions>>((forwarded, trusted) =>
+        // PostConfigure: after the framework's own setup, which ASPNETCORE_FORWARDEDHEADERS_ENABLED=true turns into "empty
+        // lists", and empty lists make the middleware (added by the framework then) trust everyone. With no proxy
+        // configured nothing is forwarded at all.
+        builder.Services.AddOptions<ForwardedHeadersOptions>().PostConfigure<IOptions<TrustedProxyOptions>>((forwarded, trusted) =>
         {
-            forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            forwarded.ForwardedHeaders = trusted.Value.Any ? ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto : ForwardedHeaders.None;
             // Not the framework's loopback defaults: only what is configured.
             forwarded.KnownProxies.Clear();
             forwarded.KnownIPNetworks.Clear();

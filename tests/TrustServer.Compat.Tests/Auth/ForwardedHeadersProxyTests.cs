@@ -159,6 +159,22 @@ public sealed class ForwardedHeadersProxyTests : IAsyncLifetime
         Assert.Equal("127.0.0.1", await AuditAddressAsync(viaProxy, adminToken, "example.com/other"));
     }
 
+    [Fact]
+    public async Task AspNetCoresForwardedHeadersSwitch_TrustsNobodyByItself()
+    {
+        // ASPNETCORE_FORWARDEDHEADERS_ENABLED=true (FORWARDEDHEADERS_ENABLED in configuration) made ASP.NET Core take the
+        // headers from anyone; with no proxy configured they are still ignored.
+        await using var server = await TrustServerInstance.StartAsync(
+            new ServerStorage.Sqlite(_dir.Combine("switch", "trustserver.db")),
+            [new("FORWARDEDHEADERS_ENABLED", "true"), new("Auth:Mode", "Token"), new("Auth:Token:Realm", "/auth/token"), new("Auth:Token:Service", "notary-server"),
+             new("Auth:Token:Issuer", "trustserver"), new("Auth:Token:RootCertBundle", _dir.Combine("auth", "token-ca.crt"))]);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v2/example.com/app/_trust/tuf/root.json");
+        request.Headers.Add("X-Forwarded-Proto", "https");
+        using var challenge = await server.Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Unauthorized, challenge.StatusCode);
+        Assert.StartsWith($"Bearer realm=\"{server.Url}/auth/token\"", challenge.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("Server:ForwardedHeaders:KnownProxies:0", "not-an-address", "KnownProxies: 'not-an-address' is not an IP address")]
     [InlineData("Server:ForwardedHeaders:KnownNetworks:0", "10.0.0.0", "KnownNetworks: '10.0.0.0' is not a network in CIDR notation")]
