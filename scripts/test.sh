@@ -14,6 +14,12 @@
 #       (the tests make their own token directory in a temp dir; the system's token directory is never used)
 #   - Docker Distribution 2.8 and the Docker CLI (Docker Hub layout tests: docker login and docker trust against
 #     TrustServer's issuer; no Docker engine is used) -> apt packages `docker-registry` and `docker.io`
+#   - Compose v1 (`docker-compose config` of docker-compose.yml) -> apt package `docker-compose` (without recommends:
+#       no Docker engine is needed or installed)
+#   - nginx (the compose proxy's nginx.conf in front of a server, forwarded-header tests) -> apt package `nginx`
+#       (the tests run their own nginx on a free loopback port; the package's service is not used)
+#   - kubectl with kustomize v5 (renders deploy/k8s; create-secrets.sh) -> not in Debian: install it yourself
+#       (https://kubernetes.io/docs/tasks/tools/); the Deploy tests that need it fail and say so without it
 # Installing needs root or sudo and apt-get (Debian/Ubuntu).
 set -euo pipefail
 
@@ -90,6 +96,17 @@ if ! command -v docker >/dev/null 2>&1 || ! docker trust --help >/dev/null 2>&1;
   apt_install docker.io
   /usr/bin/docker trust --help >/dev/null 2>&1 || die "package docker.io was installed but '/usr/bin/docker trust' does not work"
 fi
+# Compose v1 validates docker-compose.yml (Deploy tests); nginx fronts a server as in compose (Compat tests).
+if ! command -v docker-compose >/dev/null 2>&1; then
+  apt_install --no-install-recommends docker-compose
+  command -v docker-compose >/dev/null 2>&1 || die "package docker-compose was installed but 'docker-compose' is still not on PATH"
+fi
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  apt_install nginx
+  [ -x /usr/sbin/nginx ] || die "package nginx was installed but /usr/sbin/nginx is missing"
+fi
+command -v kubectl >/dev/null 2>&1 \
+  || log "WARNING: kubectl not found; the Deploy tests that render deploy/k8s fail (install kubectl with kustomize v5)"
 
 command -v dotnet >/dev/null 2>&1 \
   || die "dotnet not found: install the .NET 10 SDK (https://dot.net; see global.json), then re-run."

@@ -31,6 +31,7 @@ public static class TrustServerHost
             builder.Configuration.AddInMemoryCollection(settings);
         }
 
+        builder.AddSettingsDirectory();
         builder.AddListening();
         builder.AddObservability();
         builder.Services.AddNotaryOptions();
@@ -39,6 +40,7 @@ public static class TrustServerHost
         builder.Services.AddSigningMetrics();
         builder.AddApiDocumentation();
         builder.AddTokenAuth();
+        builder.AddTrustedProxies();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<MetadataReadCache>();
         builder.Services.AddHostedService<CacheInvalidationService>();
@@ -57,6 +59,7 @@ public static class TrustServerHost
         services?.Invoke(builder.Services);
 
         var app = builder.Build();
+        app.UseTrustedProxies();
         app.UseObservability();
         app.UseApiDocumentation();
         app.MapHealthEndpoints();

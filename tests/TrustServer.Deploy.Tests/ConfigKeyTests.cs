@@ -30,6 +30,17 @@ public sealed class ConfigKeyTests(ITestOutputHelper output)
             Assert.True(SignerKeys.Value.Knows(key), $"signer: {key} not found by the scanner");
         }
 
+        // Entries of dictionaries/lists of classes, the forwarded-headers and settings-directory keys, log levels.
+        Assert.True(ServerKeys.Value.Knows("Auth:Issuer:Users:admin:Grants:1:Pattern"));
+        Assert.True(ServerKeys.Value.Knows("Auth__Issuer__Users__alice__PasswordHash"));
+        Assert.False(ServerKeys.Value.Knows("Auth:Issuer:Users:admin:Grants:1:Nope"));
+        Assert.False(ServerKeys.Value.Knows("Auth:Issuer:Users:admin:Grants:x:Pattern"));
+        Assert.True(ServerKeys.Value.Knows("Server:ForwardedHeaders:KnownProxies:0"));
+        Assert.True(ServerKeys.Value.Knows("Server:ForwardedHeaders:KnownNetworks:0"));
+        Assert.True(ServerKeys.Value.Knows("Server:SettingsDirectory"));
+        Assert.True(ServerKeys.Value.Knows("Serilog:MinimumLevel:Override:Microsoft.AspNetCore"));
+        Assert.False(ServerKeys.Value.Knows("Logging:LogLevel:Default"));
+        Assert.True(SignerKeys.Value.Knows("Logging:LogLevel:Default"));
         Assert.False(ServerKeys.Value.Knows("Signing:Remote:NoSuchKey"));
         Assert.False(ServerKeys.Value.Knows("Tls:CertFile"));
         Assert.False(SignerKeys.Value.Knows("Signing:Mode"));

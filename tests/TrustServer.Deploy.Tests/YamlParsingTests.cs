@@ -37,7 +37,9 @@ public sealed class YamlParsingTests
     {
         var kustomization = Yaml.Load("deploy/k8s/kustomization.yaml");
         var listed = kustomization.List("resources").OfType<string>().Select(r => "deploy/k8s/" + r).Order(StringComparer.Ordinal).ToList();
-        Assert.Equal(Repo.K8sManifests, listed);
+
+        // The Secrets' placeholder templates are documentation: deploy/k8s/create-secrets.sh creates the real ones.
+        Assert.Equal(Repo.K8sManifests.Where(f => f != "deploy/k8s/secrets.example.yaml"), listed);
     }
 
     [Fact]

@@ -39,8 +39,17 @@ internal sealed partial class ConfigKeys
     private readonly HashSet<string> _listKeys = new(StringComparer.OrdinalIgnoreCase);
     private readonly HashSet<string> _variables = new(StringComparer.Ordinal);
 
-    private ConfigKeys()
+    // Settable properties of every class (by class name), and options keys whose type is a dictionary or list of such a
+    // class (Auth:Issuer:Users is Dictionary<string, IssuerUser>): their entries' keys are <key>:<name>:<property>.
+    private readonly Dictionary<string, List<(string Name, string Type)>> _classProperties = new(StringComparer.Ordinal);
+    private readonly List<(string Key, string Type)> _collectionKeys = [];
+    private readonly HashSet<string> _patterns = new(StringComparer.OrdinalIgnoreCase);
+
+    private readonly Host _host;
+
+    private ConfigKeys(Host host)
     {
+        _host = host;
     }
 
     /// <summary>
@@ -62,7 +71,7 @@ internal sealed partial class ConfigKeys
 
     public static ConfigKeys For(Host host)
     {
-        var catalog = new ConfigKeys();
+        var catalog = new ConfigKeys(host);
         foreach (var (dir, options) in SourceDirs(host).Where(d => Repo.Exists(d.Dir)))
         {
             foreach (var file in Directory.GetFiles(Repo.PathOf(dir), "*.cs", SearchOption.AllDirectories))
@@ -75,6 +84,11 @@ internal sealed partial class ConfigKeys
 
                 catalog.Scan(File.ReadAllText(file), options);
             }
+        }
+
+        foreach (var (key, type) in catalog._collectionKeys)
+        {
+            catalog.AddEntryPatterns(key, type, 0);
         }
 
         if (host == Host.Signer && !SignerSourcePresent)
@@ -102,7 +116,10 @@ internal sealed partial class ConfigKeys
 
     /// <summary>
     /// Whether <paramref name="key"/> (a configuration path <c>A:B:C</c>, or an environment variable name
-    /// <c>A__B__C</c>) is read by the host. <c>Logging:LogLevel:&lt;category&gt;</c> is accepted (standard logging).
+    /// <c>A__B__C</c>) is read by the host. Log levels: the server logs through Serilog, which reads
+    /// <c>Serilog:MinimumLevel:Default</c> and <c>Serilog:MinimumLevel:Override:&lt;category&gt;</c> (its
+    /// <c>Logging:LogLevel</c> has no effect, so it is not a key of the server); the signer uses standard logging
+    /// (<c>Logging:LogLevel:&lt;category&gt;</c>).
     /// </summary>
     public bool Knows(string key)
     {
@@ -119,10 +136,23 @@ internal sealed partial class ConfigKeys
         var path = key.Replace("__", ":", StringComparison.Ordinal);
         if (path.StartsWith("Logging:LogLevel:", StringComparison.OrdinalIgnoreCase) && path.Length > "Logging:LogLevel:".Length)
         {
-            return true;
+            return _host == Host.Signer;
+        }
+
+        if (path.Equals("Serilog:MinimumLevel:Default", StringComparison.OrdinalIgnoreCase)
+            || (path.StartsWith("Serilog:MinimumLevel:Override:", StringComparison.OrdinalIgnoreCase) && path.Length > "Serilog:MinimumLevel:Override:".Length))
+        {
+            return _host == Host.Server;
         }
 
         if (_keys.Contains(path))
+        {
+            return true;
+        }
+
+        // Entries of dictionaries/lists of classes: A:B:<name>:C (patterns use * for a name, # for an index).
+        var segments = path.Split(':');
+        if (_patterns.Any(p => MatchesPattern(p.Split(':'), segments)))
         {
             return true;
         }
@@ -132,6 +162,26 @@ internal sealed partial class ConfigKeys
         return lastColon > 0 && int.TryParse(path[(lastColon + 1)..], out _) && _listKeys.Contains(path[..lastColon]);
     }
 
+    private static bool MatchesPattern(string[] pattern, string[] segments) =>
+        pattern.Length == segments.Length && pattern.Zip(segments).All(p =>
+            p.First == "*" ? p.Second.Length > 0 : p.First == "#" ? int.TryParse(p.Second, out _) : string.Equals(p.First, p.Second, StringComparison.OrdinalIgnoreCase));
+
+    private void AddEntryPatterns(string key, string type, int depth)
+    {
+        var element = CollectionElement().Match(type);
+        if (!element.Success || depth > 4 || !_classProperties.TryGetValue(element.Groups["element"].Value, out var properties))
+        {
+            return;
+        }
+
+        var entry = key + (element.Groups["dictionary"].Success ? ":*" : ":#");
+        foreach (var (name, propertyType) in properties)
+        {
+            _patterns.Add(entry + ":" + name);
+            AddEntryPatterns(entry + ":" + name, propertyType, depth + 1);
+        }
+    }
+
     private void Scan(string source, bool options)
     {
         // Options classes: split the file at class declarations, pair each class's Section with its properties.
@@ -139,6 +189,8 @@ internal sealed partial class ConfigKeys
         for (var i = 0; options && i < classes.Count - 1; i++)
         {
             var body = source[classes[i]..classes[i + 1]];
+            var className = ClassDeclaration().Match(body).Value.Split(' ', StringSplitOptions.RemoveEmptyEntries)[^1];
+            _classProperties[className] = SettableProperty().Matches(body).Select(p => (p.Groups["name"].Value, p.Groups["type"].Value)).ToList();
             if (SectionConstant().Match(body) is not { Success: true } section)
             {
                 continue;
@@ -149,6 +201,7 @@ internal sealed partial class ConfigKeys
                 var key = section.Groups[1].Value + ":" + property.Groups["name"].Value;
                 _keys.Add(key);
                 var type = property.Groups["type"].Value;
+                _collectionKeys.Add((key, type));
                 if (type.StartsWith("List<", StringComparison.Ordinal) || type.StartsWith("IList<", StringComparison.Ordinal) || type.EndsWith("[]", StringComparison.Ordinal))
                 {
                     _listKeys.Add(key);
@@ -181,6 +234,9 @@ internal sealed partial class ConfigKeys
 
     [GeneratedRegex(@"\b(?:class|record)\s+\w+")]
     private static partial Regex ClassDeclaration();
+
+    [GeneratedRegex(@"^(?:(?<dictionary>(?:I?Dictionary|IReadOnlyDictionary)<string,\s*)|(?:I?List|IReadOnlyList)<)(?<element>\w+)\??>$")]
+    private static partial Regex CollectionElement();
 
     [GeneratedRegex(@"const\s+string\s+Section\s*=\s*""([^""]+)""")]
     private static partial Regex SectionConstant();
