@@ -9,6 +9,7 @@ using TrustServer.Server.Observability;
 using TrustServer.Server.OpenApi;
 using TrustServer.Server.Options;
 using TrustServer.Server.Retention;
+using TrustServer.Server.Trust;
 
 namespace TrustServer.Server;
 
@@ -58,6 +59,7 @@ public static class TrustServerHost
         builder.Services.AddAuditLog();
         builder.Services.AddRetention();
         builder.Services.AddExpiryAlerts();
+        builder.Services.AddSingleton<TrustQueryService>();
         services?.Invoke(builder.Services);
 
         var app = builder.Build();
@@ -65,6 +67,7 @@ public static class TrustServerHost
         app.UseApiDocumentation();
         app.MapHealthEndpoints();
         app.MapAdminEndpoints();
+        app.MapTrustEndpoints();
         app.MapTokenAuth();
         app.MapNotaryEndpoints();
         return app;
