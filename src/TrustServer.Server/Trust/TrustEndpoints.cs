@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -51,7 +52,7 @@ internal static class TrustEndpoints
 
     // One operation for both forms (the query string decides); TrustApiDocumentFilter documents both 200 schemas.
     private static async Task<IResult> GetTargetsAsync(
-        HttpContext context, TrustQueryService trust, CancellationToken cancellationToken, string? gun = null, string? name = null, int page = 1, int pageSize = DefaultPageSize)
+        HttpContext context, TrustQueryService trust, CancellationToken cancellationToken, string? gun = null, string? name = null, string? page = null, string? pageSize = null)
     {
         if (GunProblem(context, gun) is { } gunProblem)
         {
@@ -63,7 +64,12 @@ internal static class TrustEndpoints
             return Problem(StatusCodes.Status400BadRequest, "Invalid parameter", $"'name' must be 1 to {MaxNameLength} characters without control characters.");
         }
 
-        if (name is null && (page < 1 || pageSize is < 1 or > MaxPageSize))
+        // Parsed here, not bound: a binding failure would be a 400 without a problem body.
+        var pageNumber = 1;
+        var size = DefaultPageSize;
+        if (name is null && ((page is not null && !int.TryParse(page, NumberStyles.None, CultureInfo.InvariantCulture, out pageNumber))
+                             || (pageSize is not null && !int.TryParse(pageSize, NumberStyles.None, CultureInfo.InvariantCulture, out size))
+                             || pageNumber < 1 || size is < 1 or > MaxPageSize))
         {
             return Problem(StatusCodes.Status400BadRequest, "Invalid paging", $"'page' must be at least 1 and 'pageSize' between 1 and {MaxPageSize}.");
         }
@@ -92,10 +98,10 @@ internal static class TrustEndpoints
         }
 
         var names = view.Names();
-        var items = names.Skip((int)Math.Min(int.MaxValue, (long)(page - 1) * pageSize)).Take(pageSize)
+        var items = names.Skip((int)Math.Min(int.MaxValue, (long)(pageNumber - 1) * size)).Take(size)
             .Select(n => new SignedTarget(n, view.Lookup(n) is { } pick ? TargetEntry.Of(pick) : null, [.. view.SignersOf(n).Select(TargetEntry.Of)]))
             .ToList();
-        return TypedResults.Ok(new SignedTargetsPage(gun!, items, page, pageSize, names.Count, TrustReason.Of(view.Broken)));
+        return TypedResults.Ok(new SignedTargetsPage(gun!, items, pageNumber, size, names.Count, TrustReason.Of(view.Broken)));
     }
 
     private static async Task<IResult> VerifyAsync(

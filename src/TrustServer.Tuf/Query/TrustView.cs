@@ -128,8 +128,9 @@ public sealed class TrustView(
         var digest = request.Digest ?? (trusted.Count > 0 ? TargetDigest.Of(trusted[0].Meta) : null);
         var agreeing = digest is null ? [] : trusted.Where(s => digest.Matches(s.Meta)).Select(s => s.Role.Name).Distinct(StringComparer.Ordinal).ToList();
 
-        // Excluded roles that list the name: why they do not count.
-        foreach (var excluded in all.Where(s => s.Role.Excluded is not null))
+        // Excluded roles that list the name: why they do not count, where that decides the verdict (nothing trusted
+        // agrees on the digest, or the role is required).
+        foreach (var excluded in all.Where(s => s.Role.Excluded is not null && (agreeing.Count == 0 || request.RequiredRoles.Contains(s.Role.Name))))
         {
             reasons.Add(excluded.Role.Excluded!);
         }
