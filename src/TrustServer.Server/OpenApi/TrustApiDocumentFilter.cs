@@ -11,7 +11,7 @@ namespace TrustServer.Server.OpenApi;
 /// </summary>
 internal sealed class TrustApiDocumentFilter : IDocumentFilter
 {
-    private const string Access = "\n\nWith token auth: requires `repository:<gun>:pull`; otherwise 401 with a Bearer challenge (RFC 7807 body).";
+    private const string Access = "With token auth: requires `repository:<gun>:pull`; otherwise 401 with a Bearer challenge (RFC 7807 body).";
 
     private static readonly JsonNode Entry = JsonNode.Parse("""
         {"role":"targets/releases","digests":{"sha256":"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},"length":1337,"custom":null,
@@ -35,6 +35,20 @@ internal sealed class TrustApiDocumentFilter : IDocumentFilter
             foreach (var (_, operation) in item.Operations)
             {
                 operation.Description = (operation.Description ?? string.Empty) + Access;
+                foreach (var parameter in (operation.Parameters ?? []).OfType<OpenApiParameter>())
+                {
+                    // Read as strings so that a bad value gets a problem body; documented as what they must be.
+                    (parameter.Description, parameter.Schema) = parameter.Name switch
+                    {
+                        "gun" => ("The repository (required).", parameter.Schema),
+                        "name" => ("A target name (tag): the signers of that name. Without it, every signed name, paged.", parameter.Schema),
+                        "page" => ("Page of names, from 1 (without name only).", new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1", Default = 1 }),
+                        "pageSize" => ("Names per page, 1–500 (without name only).", new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1", Maximum = "500", Default = 100 }),
+                        _ => (parameter.Description, parameter.Schema),
+                    };
+                    parameter.Required = parameter.Name == "gun";
+                }
+
                 if (operation.OperationId == "GetTrustedTargets")
                 {
                     Ok(operation).Schema = new OpenApiSchema { OneOf = [single, paged] };
