@@ -16,7 +16,9 @@ internal sealed class BenchOptions
           --connections <list>    wrk connection counts, comma separated (default 16,64)
           --threads <n>           wrk threads (default 2: the machine has 2 cores)
           --parallel-repos <n>    repositories published in parallel (default 8)
-          --only <part>           run one part only: reads (the GET rows), publishes, uploads (large invalid uploads), growth,
+          --only <part>           run one part only: reads (the GET rows, then the trust query rows), verify (the trust
+                                  query rows only: GET /api/trust/v1/targets?name= and POST verify, TrustServer only),
+                                  publishes, uploads (large invalid uploads), growth,
                                   import (`TrustServer.Server import notary-db` from a synthetic notary-server database)
                                   or resign (background re-signer throughput; TrustServer only, embedded signer)
           --import-rows <n>       import row: tuf_files rows of the synthetic source, at least (default 100000)
@@ -59,6 +61,12 @@ internal sealed class BenchOptions
 
     /// <summary>Whether the large-upload rows run (issue §5; not with <c>--only reads|publishes</c>).</summary>
     public bool RunUploads { get; private set; } = true;
+
+    /// <summary>
+    /// Whether only the trust query rows run (<c>--only verify</c>): <c>GET /api/trust/v1/targets?name=</c> and
+    /// <c>POST /api/trust/v1/verify</c>, TrustServer only. They also run after the GET rows of <c>reads</c>.
+    /// </summary>
+    public bool OnlyTrustQueries { get; private set; }
 
     /// <summary>Whether the growth row runs (<c>--only growth</c>).</summary>
     public bool RunGrowth { get; private set; }
@@ -137,15 +145,17 @@ internal sealed class BenchOptions
                     options.ParallelRepositories = Positive(Next(), "--parallel-repos");
                     break;
                 case "--only":
-                    (options.RunReads, options.RunPublishes, options.RunUploads, options.RunGrowth, options.RunImport, options.RunResign) = Next() switch
+                    var only = Next();
+                    options.OnlyTrustQueries = only == "verify";
+                    (options.RunReads, options.RunPublishes, options.RunUploads, options.RunGrowth, options.RunImport, options.RunResign) = only switch
                     {
-                        "reads" => (true, false, false, false, false, false),
+                        "reads" or "verify" => (true, false, false, false, false, false),
                         "publishes" => (false, true, false, false, false, false),
                         "uploads" => (false, false, true, false, false, false),
                         "growth" => (false, false, false, true, false, false),
                         "import" => (false, false, false, false, true, false),
                         "resign" => (false, false, false, false, false, true),
-                        var part => throw new ArgumentException($"--only: '{part}' is not 'reads', 'publishes', 'uploads', 'growth', 'import' or 'resign'"),
+                        var part => throw new ArgumentException($"--only: '{part}' is not 'reads', 'verify', 'publishes', 'uploads', 'growth', 'import' or 'resign'"),
                     };
                     break;
                 case "--import-rows":

@@ -73,6 +73,7 @@ internal static class BenchRunner
             if (options.RunReads)
             {
                 await MeasureReadsAsync(options, stack, cpu, seeded, report, rawDirectory, Progress, cancellationToken);
+                await MeasureTrustQueriesAsync(options, stack, cpu, report, rawDirectory, Progress, cancellationToken);
             }
         }
 
@@ -142,7 +143,7 @@ internal static class BenchRunner
     {
         var ours = seeded[stack.TrustServer.Name];
         var warmed = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var row in Rows)
+        foreach (var row in options.OnlyTrustQueries ? [] : Rows)
         {
             foreach (var connections in options.Connections)
             {
@@ -176,6 +177,39 @@ internal static class BenchRunner
                         + (result.NonSuccessResponses > 0 ? $"  non-2xx {result.NonSuccessResponses}" : string.Empty)
                         + (result.SocketErrors > 0 ? $"  socket errors {result.SocketErrors}" : string.Empty));
                 }
+            }
+        }
+    }
+
+    // The trust queries of issue 16 (TrustServer only: notary-server has no such API): the signers of a tag and the
+    // admission decision, next to the GET rows; figures in the report's notes.
+    private static async Task MeasureTrustQueriesAsync(
+        BenchOptions options, BenchStack stack, CpuMonitor cpu, Report report, string rawDirectory, Action<string> progress, CancellationToken cancellationToken)
+    {
+        var gun = Seeder.Gun;
+        var verify = JsonSerializer.Serialize(new { gun, name = "v1", requiredRoles = new[] { "targets" } });
+        var rows = new (string Name, string Url, string? Body)[]
+        {
+            ("trust GET targets?name=v1", $"{stack.TrustServer.Url}/api/trust/v1/targets?gun={Uri.EscapeDataString(gun)}&name=v1", null),
+            ("trust POST verify", $"{stack.TrustServer.Url}/api/trust/v1/verify", verify),
+        };
+        foreach (var (name, url, body) in rows)
+        {
+            var slug = Slug(name);
+            if (options.WarmupSeconds > 0)
+            {
+                await Wrk.RunAsync(url, options.Threads, options.Connections.Max(), options.WarmupSeconds, Path.Combine(rawDirectory, $"warmup-{slug}.txt"), cancellationToken, body);
+            }
+
+            foreach (var connections in options.Connections)
+            {
+                var before = cpu.Take(stack.TrustServer.Process.Pid, stack.TrustServerSigner.Pid);
+                var result = await Wrk.RunAsync(url, options.Threads, connections, options.DurationSeconds, Path.Combine(rawDirectory, $"{slug}-c{connections}.txt"), cancellationToken, body);
+                result = result with { Cpu = CpuMonitor.Diff(before, cpu.Take(stack.TrustServer.Process.Pid, stack.TrustServerSigner.Pid)) };
+                var line = $"{name} (TrustServer) c={connections}: {result.RequestsPerSecond:N0} req/s, p50 {result.P50Ms:0.00} ms, p99 {result.P99Ms:0.00} ms"
+                    + (result.NonSuccessResponses > 0 ? $", non-2xx {result.NonSuccessResponses}" : string.Empty);
+                report.Notes.Add(line);
+                progress(line);
             }
         }
     }

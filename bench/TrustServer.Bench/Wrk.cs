@@ -41,12 +41,24 @@ internal static class Wrk
             .Select(directory => Path.Combine(directory, "wrk")).FirstOrDefault(File.Exists);
 
     /// <summary>Runs wrk against <paramref name="url"/> and saves its output to <paramref name="rawFile"/>.</summary>
+    /// <param name="url">The URL.</param>
+    /// <param name="threads">wrk threads.</param>
+    /// <param name="connections">Open connections.</param>
+    /// <param name="seconds">Duration.</param>
+    /// <param name="rawFile">Where wrk's output goes.</param>
+    /// <param name="cancellationToken">Kills wrk when cancelled.</param>
+    /// <param name="postJson">When set, every request is a POST of this JSON body (set once in the script: still no per-request Lua).</param>
     public static async Task<WrkResult> RunAsync(
-        string url, int threads, int connections, double seconds, string rawFile, CancellationToken cancellationToken)
+        string url, int threads, int connections, double seconds, string rawFile, CancellationToken cancellationToken, string? postJson = null)
     {
         var executable = FindExecutable() ?? throw new InvalidOperationException("wrk is not installed: `apt-get install -y wrk` (bench/run.sh does this).");
-        var scriptFile = Path.Combine(Path.GetDirectoryName(rawFile)!, "wrk-done.lua");
-        if (!File.Exists(scriptFile))
+        var scriptFile = Path.Combine(Path.GetDirectoryName(rawFile)!, postJson is null ? "wrk-done.lua" : Path.GetFileNameWithoutExtension(rawFile) + ".lua");
+        if (postJson is not null)
+        {
+            var body = postJson.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
+            await File.WriteAllTextAsync(scriptFile, $"wrk.method = \"POST\"\nwrk.body = \"{body}\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n{Script}", cancellationToken);
+        }
+        else if (!File.Exists(scriptFile))
         {
             await File.WriteAllTextAsync(scriptFile, Script, cancellationToken);
         }

@@ -9,6 +9,7 @@ using TrustServer.Server.Observability;
 using TrustServer.Server.OpenApi;
 using TrustServer.Server.Options;
 using TrustServer.Server.Retention;
+using TrustServer.Server.Trust;
 
 namespace TrustServer.Server;
 
@@ -56,6 +57,7 @@ public static class TrustServerHost
         builder.Services.AddAuditLog();
         builder.Services.AddRetention();
         builder.Services.AddExpiryAlerts();
+        builder.Services.AddSingleton<TrustQueryService>();
         services?.Invoke(builder.Services);
 
         var app = builder.Build();
@@ -64,6 +66,7 @@ public static class TrustServerHost
         app.UseApiDocumentation();
         app.MapHealthEndpoints();
         app.MapAdminEndpoints();
+        app.MapTrustEndpoints();
         app.MapTokenAuth();
         app.MapNotaryEndpoints();
         return app;

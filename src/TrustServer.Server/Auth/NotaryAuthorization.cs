@@ -16,18 +16,21 @@ internal sealed partial class NotaryAuthorization(IOptions<TokenAuthOptions> opt
     /// Checks the request's token against <paramref name="required"/> (see <see cref="AccessItem.Required"/>): null when
     /// it grants every item, the caller then being <see cref="HttpContext.User"/>; else the 401 challenge to answer.
     /// </summary>
-    public async Task<IResult?> AuthorizeAsync(HttpContext context, IReadOnlyList<AccessItem> required)
+    /// <param name="context">The request.</param>
+    /// <param name="required">The access items the token must grant.</param>
+    /// <param name="problemDetails">Answer the challenge's body as RFC 7807 problem details (the <c>/api/*</c> routes) instead of the Notary envelope.</param>
+    public async Task<IResult?> AuthorizeAsync(HttpContext context, IReadOnlyList<AccessItem> required, bool problemDetails = false)
     {
         var result = await context.AuthenticateAsync(RegistryTokenHandler.Scheme);
         if (result.None || result.Principal is null && result.Failure is null)
         {
-            return Challenge(context, required, null);
+            return Challenge(context, required, null, problemDetails);
         }
 
         if (!result.Succeeded)
         {
             LogRejected(logger, result.Failure?.Message ?? "invalid token");
-            return Challenge(context, required, "invalid_token");
+            return Challenge(context, required, "invalid_token", problemDetails);
         }
 
         var granted = result.Principal!.FindAll(RegistryTokenHandler.AccessClaimType)
@@ -37,7 +40,7 @@ internal sealed partial class NotaryAuthorization(IOptions<TokenAuthOptions> opt
         if (missing.Count > 0)
         {
             LogInsufficient(logger, result.Principal!.FindFirst("sub")?.Value ?? string.Empty, Scopes.Format(missing));
-            return Challenge(context, required, "insufficient_scope");
+            return Challenge(context, required, "insufficient_scope", problemDetails);
         }
 
         // The handler's view of the caller (key-creation limits count per token subject).
@@ -45,7 +48,7 @@ internal sealed partial class NotaryAuthorization(IOptions<TokenAuthOptions> opt
         return null;
     }
 
-    private ChallengeResult Challenge(HttpContext context, IReadOnlyList<AccessItem> required, string? error)
+    private ChallengeResult Challenge(HttpContext context, IReadOnlyList<AccessItem> required, string? error, bool problemDetails)
     {
         var o = options.Value;
         var realm = o.Realm ?? string.Empty;
@@ -64,11 +67,19 @@ internal sealed partial class NotaryAuthorization(IOptions<TokenAuthOptions> opt
             header += $",error={Scopes.GoQuote(error)}";
         }
 
+        if (problemDetails)
+        {
+            return new ChallengeResult(header, TypedResults.Problem(
+                detail: $"A bearer token granting {Scopes.Format(required)} is required{(error is null ? "" : $" ({error})")}.",
+                statusCode: StatusCodes.Status401Unauthorized,
+                title: "Unauthorized"));
+        }
+
         var detail = new JsonArray([.. required.Select(r => new JsonObject { ["Type"] = r.Type, ["Class"] = "", ["Name"] = r.Name, ["Action"] = r.Action })]);
         return new ChallengeResult(header, NotaryErrors.Of(NotaryErrorCode.Unauthorized, detail));
     }
 
-    private sealed class ChallengeResult(string header, NotaryErrorResult body) : IResult
+    private sealed class ChallengeResult(string header, IResult body) : IResult
     {
         public Task ExecuteAsync(HttpContext httpContext)
         {

@@ -122,6 +122,30 @@ internal sealed class MetadataReadCache : IMetadataReader, IDisposable
     }
 
     /// <summary>
+    /// A value computed from a repository's whole current chain (the trust queries' <c>TrustView</c>), keyed by the GUN
+    /// and the SHA-256 of the timestamp the chain starts at. The timestamp names the snapshot and the snapshot every
+    /// other file by hash, so the key fixes the input: like <see cref="Parsed{T}"/> it never goes stale, and a change
+    /// of the repository (a new timestamp, read through the coherent lookups) simply leads to a new key. Dropped after
+    /// <see cref="ParsedIdleLifetime"/> without reads.
+    /// </summary>
+    public bool TryGetDerived<T>(string gun, string timestampSha256, out T? value)
+        where T : class
+    {
+        value = null;
+        return Enabled && _cache.TryGetValue((typeof(T), gun, timestampSha256), out value);
+    }
+
+    /// <summary>Keeps a value for <see cref="TryGetDerived{T}"/>; <paramref name="size"/> is its approximate size in bytes.</summary>
+    public void SetDerived<T>(string gun, string timestampSha256, T value, long size)
+        where T : class
+    {
+        if (Enabled)
+        {
+            _cache.Set((typeof(T), gun, timestampSha256), value, new MemoryCacheEntryOptions { Size = size, SlidingExpiration = ParsedIdleLifetime });
+        }
+    }
+
+    /// <summary>
     /// The GUN changed: no entry read before is served again (its stripe's generation moves on) and its entries are
     /// removed. They are known to be superseded, so they are no use to stale-if-error either (a client that has seen
     /// the newer version would refuse them), and removing them at once is what keeps superseded versions of a large
