@@ -9,6 +9,7 @@ using TrustServer.Server.Observability;
 using TrustServer.Server.OpenApi;
 using TrustServer.Server.Options;
 using TrustServer.Server.Retention;
+using TrustServer.Server.Webhooks;
 
 namespace TrustServer.Server;
 
@@ -58,6 +59,7 @@ public static class TrustServerHost
         builder.Services.AddAuditLog();
         builder.Services.AddRetention();
         builder.Services.AddExpiryAlerts();
+        builder.Services.AddWebhooks();
         services?.Invoke(builder.Services);
 
         var app = builder.Build();
