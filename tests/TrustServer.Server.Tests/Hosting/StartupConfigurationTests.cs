@@ -27,6 +27,12 @@ public sealed class StartupConfigurationTests : IDisposable
     [InlineData("Signing:Resigner:MaxPerSecond must be positive (at most 100000)", "--Signing:Resigner:MaxPerSecond=0")]
     [InlineData("Keys:Backend must be Database or Pkcs11", "--Keys:Backend=Hsm")]
     [InlineData("Keys:Pkcs11:Library (the PKCS#11 module's path) is required when Keys:Backend is Pkcs11", "--Keys:Backend=Pkcs11")]
+    [InlineData("Webhooks:Endpoints:0:Url must be an absolute http or https URL", "--Webhooks:Endpoints:0:Url=ftp://hooks.example/x")]
+    [InlineData("Webhooks:Endpoints:0:Url must be an absolute http or https URL", "--Webhooks:Endpoints:0:Url=https://user:pw@hooks.example/x")]
+    [InlineData("Webhooks:Endpoints:0:Events must name at least one of published, deleted, key-rotated, expiring", "--Webhooks:Endpoints:0:Url=https://hooks.example/x")]
+    [InlineData("Webhooks:Endpoints:0:Events: unknown event 'pushed'", "--Webhooks:Endpoints:0:Events:0=pushed")]
+    [InlineData("Webhooks:Endpoints:0:GunPattern must be a GUN", "--Webhooks:Endpoints:0:GunPattern=example.com/***")]
+    [InlineData("Webhooks:MaxBackoff must be at least Webhooks:InitialBackoff", "--Webhooks:MaxBackoff=00:00:01")]
     public async Task BadOption_OneLineAndExitCode1_BeforeAnyDatabase(string problem, string setting)
     {
         var result = await RunServerAsync(setting);
@@ -44,6 +50,17 @@ public sealed class StartupConfigurationTests : IDisposable
         var line = AssertOneLineError(result);
         Assert.Contains("Storage:Provider must be Sqlite or Postgres", line, StringComparison.Ordinal);
         Assert.Contains("The field MaxParts must be between 1 and 100000.", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WebhookSecretTooShort_NamedButNeverPrinted()
+    {
+        var result = await RunServerAsync(
+            "--Webhooks:Endpoints:0:Url=https://hooks.example/x", "--Webhooks:Endpoints:0:Events:0=published", "--Webhooks:Endpoints:0:Secret=short-secret-XYZ");
+
+        var line = AssertOneLineError(result);
+        Assert.Contains("Webhooks:Endpoints:0:Secret must be at least 32 bytes", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("short-secret-XYZ", result.StandardOutput + result.StandardError, StringComparison.Ordinal);
     }
 
     [Fact]
