@@ -101,6 +101,11 @@ internal sealed partial class WebhookDispatcher(
             {
                 LogDatabaseFailed(e);
             }
+            catch (Exception e)
+            {
+                // Never stop the host over one pass: the events stay pending and the next pass tries again.
+                LogPassFailed(e);
+            }
 
             try
             {
@@ -240,6 +245,9 @@ internal sealed partial class WebhookDispatcher(
 
     [LoggerMessage(EventId = 1554, Level = LogLevel.Warning, Message = "Webhook delivery paused: the database failed; retrying after the poll interval")]
     private partial void LogDatabaseFailed(Exception exception);
+
+    [LoggerMessage(EventId = 1556, Level = LogLevel.Error, Message = "Webhook delivery pass failed; retrying after the poll interval")]
+    private partial void LogPassFailed(Exception exception);
 
     [LoggerMessage(EventId = 1555, Level = LogLevel.Information, Message = "Webhook outbox retention deleted {Count} events completed more than {KeepDays} days ago")]
     private partial void LogPruned(int count, int keepDays);
