@@ -183,7 +183,7 @@ internal sealed partial class WebhookDispatcher(
     }
 
     /// <summary>Wait before attempt <paramref name="failed"/> + 1: InitialBackoff · 2^(failed-1), at most MaxBackoff.</summary>
-    internal TimeSpan Backoff(int failed)
+    private TimeSpan Backoff(int failed)
     {
         var factor = Math.Pow(2, Math.Min(failed - 1, 30));
         var ticks = Math.Min(_options.InitialBackoff.Ticks * factor, _options.MaxBackoff.Ticks);
