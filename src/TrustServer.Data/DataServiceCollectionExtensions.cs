@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TrustServer.Data.Import;
 using TrustServer.Data.Providers;
+using TrustServer.Data.Webhooks;
 
 namespace TrustServer.Data;
 
@@ -62,12 +63,19 @@ public static class DataServiceCollectionExtensions
         services.AddSingleton<IAuditLog>(sp => new EfAuditLog(
             sp.GetRequiredService<IMetadataDbContextFactory>(),
             sp.GetService<TimeProvider>() ?? TimeProvider.System,
-            sp.GetService<ILoggerFactory>()?.CreateLogger<EfAuditLog>() ?? NullLogger<EfAuditLog>.Instance));
+            sp.GetService<ILoggerFactory>()?.CreateLogger<EfAuditLog>() ?? NullLogger<EfAuditLog>.Instance,
+            sp.GetService<IWebhookComposer>()));
         services.AddSingleton(sp => new EfMetadataStore(
             sp.GetRequiredService<IMetadataDbContextFactory>(),
             DatabaseOf(sp).Provider,
             sp.GetService<TimeProvider>() ?? TimeProvider.System,
-            sp.GetService<ILoggerFactory>()?.CreateLogger<EfMetadataStore>() ?? NullLogger<EfMetadataStore>.Instance));
+            sp.GetService<ILoggerFactory>()?.CreateLogger<EfMetadataStore>() ?? NullLogger<EfMetadataStore>.Instance,
+            sp.GetService<IWebhookComposer>()));
+        services.AddSingleton<IWebhookOutbox>(sp => new EfWebhookOutbox(
+            sp.GetRequiredService<IMetadataDbContextFactory>(),
+            DatabaseOf(sp).Provider,
+            sp.GetService<IWebhookComposer>(),
+            sp.GetService<ILoggerFactory>()?.CreateLogger<EfWebhookOutbox>() ?? NullLogger<EfWebhookOutbox>.Instance));
         services.AddSingleton<IMetadataStore>(sp => sp.GetRequiredService<EfMetadataStore>());
         services.AddSingleton<IMetadataImportWriter>(sp => sp.GetRequiredService<EfMetadataStore>());
         services.AddSingleton<IMetadataRetention>(sp => sp.GetRequiredService<EfMetadataStore>());

@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using TrustServer.Data.Model;
 using TrustServer.Data.Providers;
+using TrustServer.Data.Webhooks;
 using TrustServer.Tuf.Metadata;
 using TrustServer.Tuf.Validation;
 
@@ -20,14 +21,17 @@ internal sealed partial class EfMetadataStore : IMetadataStore, IDisposable
     private readonly StorageDialect _dialect;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<EfMetadataStore> _logger;
+    private readonly IWebhookComposer? _webhooks;
 
     // SQLite only: queues this process's writers in memory instead of letting them spin on SQLITE_BUSY; the
     // database lock (BEGIN IMMEDIATE) still serializes them against other processes and store instances.
     private readonly SemaphoreSlim? _localWriteLock;
 
-    public EfMetadataStore(IMetadataDbContextFactory contexts, StorageProvider provider, TimeProvider timeProvider, ILogger<EfMetadataStore> logger)
+    public EfMetadataStore(
+        IMetadataDbContextFactory contexts, StorageProvider provider, TimeProvider timeProvider, ILogger<EfMetadataStore> logger, IWebhookComposer? webhooks = null)
     {
         _contexts = contexts;
+        _webhooks = webhooks;
         _dialect = StorageDialect.For(provider);
         _timeProvider = timeProvider;
         _logger = logger;
@@ -167,6 +171,11 @@ internal sealed partial class EfMetadataStore : IMetadataStore, IDisposable
                 return (CommitOutcome.VersionConflict, false);
             }
 
+            if (audit.Action == AuditActions.Publish)
+            {
+                await AddWebhookEventAsync(db, WebhookEventTypes.Published, gun, [.. files.Select(f => new WebhookRole(f.Role, f.Version))], audit, now, ct).ConfigureAwait(false);
+            }
+
             return (CommitOutcome.Committed, true);
         }, cancellationToken).ConfigureAwait(false);
     }
@@ -195,6 +204,11 @@ internal sealed partial class EfMetadataStore : IMetadataStore, IDisposable
                 Category = ChangeEntity.DeletionCategory,
             });
             await db.SaveChangesAsync(ct).ConfigureAwait(false);
+            if (audit.Action == AuditActions.Delete)
+            {
+                await AddWebhookEventAsync(db, WebhookEventTypes.Deleted, gun, [], audit, now, ct).ConfigureAwait(false);
+            }
+
             Log.Deleted(_logger, gun, deleted);
             return (true, true);
         }, cancellationToken).ConfigureAwait(false);
@@ -300,6 +314,11 @@ internal sealed partial class EfMetadataStore : IMetadataStore, IDisposable
                     {
                         AuditEvents.Write(_logger, entry.Entry);
                     }
+
+                    if (db.ChangeTracker.Entries<WebhookOutboxEntity>().Any())
+                    {
+                        _webhooks?.Committed();
+                    }
                 }
                 else
                 {
@@ -332,6 +351,27 @@ internal sealed partial class EfMetadataStore : IMetadataStore, IDisposable
             // The connection is gone or the transaction already ended; closing the connection rolls back anyway.
             Log.RollbackFailed(_logger, ex);
         }
+    }
+
+    // The outbox rows of a change, in its transaction: after the first save (the changefeed record has its id), a second
+    // save in the same transaction, only when an endpoint wants the event. A failure throws and rolls back everything.
+    private async Task AddWebhookEventAsync(
+        MetadataDbContext db, string type, string gun, IReadOnlyList<WebhookRole> roles, AuditContext audit, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (_webhooks is null || !_webhooks.Wants(type))
+        {
+            return;
+        }
+
+        var changefeedId = db.ChangeTracker.Entries<ChangeEntity>().Select(e => (long?)e.Entity.Id).Max();
+        var messages = _webhooks.Compose(new WebhookEvent(type, gun, roles, changefeedId, audit.Actor, now));
+        if (messages.Count == 0)
+        {
+            return;
+        }
+
+        db.AddWebhookMessages(type, gun, messages, now);
+        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private static AuditEntry Succeeded(AuditContext audit, string gun, string files) =>

@@ -21,6 +21,12 @@ internal abstract class MetadataDbContext : DbContext
     /// <summary>Maximum length of GUN and role names (Notary's <c>varchar(255)</c>, server-api.md §9).</summary>
     public const int NameMaxLength = 255;
 
+    /// <summary>Maximum length of a webhook endpoint URL.</summary>
+    public const int WebhookEndpointUrlMaxLength = Webhooks.WebhookLimits.UrlMaxLength;
+
+    /// <summary>Maximum length of a stored webhook delivery error.</summary>
+    public const int WebhookErrorMaxLength = Webhooks.WebhookLimits.ErrorMaxLength;
+
     /// <summary>Creates the context.</summary>
     protected MetadataDbContext(DbContextOptions options)
         : base(options)
@@ -35,6 +41,38 @@ internal abstract class MetadataDbContext : DbContext
 
     /// <summary>The <c>audit_log</c> table: append-only (see <see cref="SaveChangesAsync(bool, CancellationToken)"/>).</summary>
     public DbSet<AuditEntity> AuditLog => Set<AuditEntity>();
+
+    /// <summary>The <c>webhook_outbox</c> table (events to deliver, written in the change's transaction).</summary>
+    public DbSet<WebhookOutboxEntity> WebhookOutbox => Set<WebhookOutboxEntity>();
+
+    /// <summary>The <c>webhook_attempts</c> table (delivery attempts of outbox events).</summary>
+    public DbSet<WebhookAttemptEntity> WebhookAttempts => Set<WebhookAttemptEntity>();
+
+    /// <summary>The <c>webhook_expiry_notices</c> table (expiry crossings already announced).</summary>
+    public DbSet<WebhookExpiryNoticeEntity> WebhookExpiryNotices => Set<WebhookExpiryNoticeEntity>();
+
+    /// <summary>
+    /// Adds the outbox rows of <paramref name="messages"/> (all pending, due at once) with this context's next save, so
+    /// that they are written in the same transaction as the change they announce.
+    /// </summary>
+    public void AddWebhookMessages(string eventType, string gun, IReadOnlyList<Webhooks.WebhookMessage> messages, DateTimeOffset time)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        foreach (var message in messages)
+        {
+            WebhookOutbox.Add(new WebhookOutboxEntity
+            {
+                CreatedAt = time,
+                EventId = message.EventId,
+                EventType = eventType,
+                Gun = gun,
+                EndpointUrl = message.EndpointUrl,
+                Payload = message.Payload,
+                Status = Webhooks.WebhookStatuses.Pending,
+                NextAttemptAt = time,
+            });
+        }
+    }
 
     /// <summary>
     /// Adds <paramref name="entry"/> to <c>audit_log</c> with this context's next save, so that it is written in the
@@ -232,6 +270,58 @@ internal abstract class MetadataDbContext : DbContext
             audit.HasIndex(a => new { a.Gun, a.Id }).HasDatabaseName("ix_audit_log_gun_id");
             audit.HasIndex(a => new { a.Principal, a.Id }).HasDatabaseName("ix_audit_log_principal_id");
             audit.HasIndex(a => a.CreatedAt).HasDatabaseName("ix_audit_log_created_at");
+        });
+
+        modelBuilder.Entity<WebhookOutboxEntity>(outbox =>
+        {
+            outbox.ToTable("webhook_outbox");
+            outbox.HasKey(o => o.Id).HasName("pk_webhook_outbox");
+            outbox.Property(o => o.Id).HasColumnName("id").ValueGeneratedOnAdd();
+            outbox.Property(o => o.CreatedAt).HasColumnName("created_at");
+            outbox.Property(o => o.EventId).HasColumnName("event_id").HasMaxLength(64);
+            outbox.Property(o => o.EventType).HasColumnName("event_type").HasMaxLength(32);
+            outbox.Property(o => o.Gun).HasColumnName("gun").HasMaxLength(NameMaxLength);
+            outbox.Property(o => o.EndpointUrl).HasColumnName("endpoint_url").HasMaxLength(WebhookEndpointUrlMaxLength);
+            outbox.Property(o => o.Payload).HasColumnName("payload");
+            outbox.Property(o => o.Status).HasColumnName("status").HasMaxLength(16);
+            outbox.Property(o => o.Attempts).HasColumnName("attempts");
+            outbox.Property(o => o.NextAttemptAt).HasColumnName("next_attempt_at");
+            outbox.Property(o => o.CompletedAt).HasColumnName("completed_at");
+            outbox.Property(o => o.LastStatusCode).HasColumnName("last_status_code");
+            outbox.Property(o => o.LastError).HasColumnName("last_error").HasMaxLength(WebhookErrorMaxLength);
+
+            // Due pending events by status and time; the per-(endpoint, GUN) head by (status, endpoint, gun, id);
+            // retention by (status, completed_at); the admin API newest first by id, filtered by GUN.
+            outbox.HasIndex(o => new { o.Status, o.NextAttemptAt }).HasDatabaseName("ix_webhook_outbox_status_next_attempt_at");
+            outbox.HasIndex(o => new { o.Status, o.EndpointUrl, o.Gun, o.Id }).HasDatabaseName("ix_webhook_outbox_status_endpoint_gun_id");
+            outbox.HasIndex(o => new { o.Status, o.CompletedAt }).HasDatabaseName("ix_webhook_outbox_status_completed_at");
+            outbox.HasIndex(o => new { o.Gun, o.Id }).HasDatabaseName("ix_webhook_outbox_gun_id");
+        });
+
+        modelBuilder.Entity<WebhookAttemptEntity>(attempt =>
+        {
+            attempt.ToTable("webhook_attempts");
+            attempt.HasKey(a => a.Id).HasName("pk_webhook_attempts");
+            attempt.Property(a => a.Id).HasColumnName("id").ValueGeneratedOnAdd();
+            attempt.Property(a => a.OutboxId).HasColumnName("outbox_id");
+            attempt.Property(a => a.AttemptedAt).HasColumnName("attempted_at");
+            attempt.Property(a => a.DurationMs).HasColumnName("duration_ms");
+            attempt.Property(a => a.StatusCode).HasColumnName("status_code");
+            attempt.Property(a => a.Error).HasColumnName("error").HasMaxLength(WebhookErrorMaxLength);
+            attempt.Property(a => a.NextAttemptAt).HasColumnName("next_attempt_at");
+            attempt.HasIndex(a => new { a.OutboxId, a.Id }).HasDatabaseName("ix_webhook_attempts_outbox_id_id");
+        });
+
+        modelBuilder.Entity<WebhookExpiryNoticeEntity>(notice =>
+        {
+            notice.ToTable("webhook_expiry_notices");
+            notice.HasKey(n => new { n.Gun, n.Role, n.Expires, n.Within }).HasName("pk_webhook_expiry_notices");
+            notice.Property(n => n.Gun).HasColumnName("gun").HasMaxLength(NameMaxLength);
+            notice.Property(n => n.Role).HasColumnName("role").HasMaxLength(NameMaxLength);
+            notice.Property(n => n.Expires).HasColumnName("expires");
+            notice.Property(n => n.Within).HasColumnName("within").HasMaxLength(16);
+            notice.Property(n => n.CreatedAt).HasColumnName("created_at");
+            notice.HasIndex(n => n.Expires).HasDatabaseName("ix_webhook_expiry_notices_expires");
         });
     }
 }

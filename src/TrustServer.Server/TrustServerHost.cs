@@ -10,6 +10,7 @@ using TrustServer.Server.OpenApi;
 using TrustServer.Server.Options;
 using TrustServer.Server.Retention;
 using TrustServer.Server.Trust;
+using TrustServer.Server.Webhooks;
 
 namespace TrustServer.Server;
 
@@ -58,6 +59,7 @@ public static class TrustServerHost
         builder.Services.AddRetention();
         builder.Services.AddExpiryAlerts();
         builder.Services.AddSingleton<TrustQueryService>();
+        builder.Services.AddWebhooks();
         services?.Invoke(builder.Services);
 
         var app = builder.Build();

@@ -40,11 +40,11 @@ public abstract class MigrationTests
 
         await using var db = await services.GetRequiredService<IMetadataDbContextFactory>().CreateAsync(CancellationToken.None);
         Assert.Empty(await db.Database.GetPendingMigrationsAsync());
-        Assert.Equal(["InitialCreate", "AddAuditLog"], (await db.Database.GetAppliedMigrationsAsync()).Select(m => m[(m.IndexOf('_', StringComparison.Ordinal) + 1)..]));
+        Assert.Equal(["InitialCreate", "AddAuditLog", "AddWebhookOutbox"], (await db.Database.GetAppliedMigrationsAsync()).Select(m => m[(m.IndexOf('_', StringComparison.Ordinal) + 1)..]));
 
         await using var connection = Connect(connectionString);
         await connection.OpenAsync();
-        Assert.Equal(2L, await ScalarAsync(connection, $"SELECT count(*) FROM {MetadataDbContext.MigrationsHistoryTable}"));
+        Assert.Equal(3L, await ScalarAsync(connection, $"SELECT count(*) FROM {MetadataDbContext.MigrationsHistoryTable}"));
         Assert.Equal(
             new Dictionary<string, string>
             {
@@ -61,6 +61,15 @@ public abstract class MigrationTests
                 ["ix_audit_log_principal_id"] = "principal,id",
             },
             await ReadIndexesAsync(connection, "audit_log"));
+        Assert.Equal(
+            new Dictionary<string, string>
+            {
+                ["ix_webhook_outbox_gun_id"] = "gun,id",
+                ["ix_webhook_outbox_status_completed_at"] = "status,completed_at",
+                ["ix_webhook_outbox_status_endpoint_gun_id"] = "status,endpoint_url,gun,id",
+                ["ix_webhook_outbox_status_next_attempt_at"] = "status,next_attempt_at",
+            },
+            await ReadIndexesAsync(connection, "webhook_outbox"));
 
         // The store works on the migrated database.
         Assert.Equal(CommitOutcome.Committed, await store.CommitAsync("example.com/migrated", null, [new("root", 1, [1, 2, 3])]));
@@ -92,7 +101,7 @@ public abstract class MigrationTests
 
             db.Changes.Add(new Model.ChangeEntity { CreatedAt = created, Gun = Gun, Version = 1, Sha256 = files[3].Sha256Hex, Category = Model.ChangeEntity.UpdateCategory });
             await db.SaveChangesAsync();
-            Assert.Equal(["AddAuditLog"], (await db.Database.GetPendingMigrationsAsync()).Select(m => m[(m.IndexOf('_', StringComparison.Ordinal) + 1)..]));
+            Assert.Equal(["AddAuditLog", "AddWebhookOutbox"], (await db.Database.GetPendingMigrationsAsync()).Select(m => m[(m.IndexOf('_', StringComparison.Ordinal) + 1)..]));
         }
 
         await services.MigrateMetadataDatabaseAsync();

@@ -66,7 +66,7 @@ public sealed record AuditActor(string Principal, string? RemoteAddress, string?
 /// <param name="Detail">Optional note stored with the entry (at most <see cref="AuditEntry.MaxDetailLength"/> characters are kept).</param>
 public sealed record AuditContext(string Action, AuditActor Actor, string? Detail = null);
 
-/// <summary>One audit log entry as written by <see cref="IAuditLog.RecordAsync"/> (refused attempts, key events).</summary>
+/// <summary>One audit log entry as written by <see cref="IAuditLog.RecordAsync(AuditEntry, CancellationToken)"/> (refused attempts, key events).</summary>
 /// <param name="Action">One of <see cref="AuditActions"/>.</param>
 /// <param name="Outcome">One of <see cref="AuditOutcomes"/>.</param>
 /// <param name="Actor">Who.</param>
@@ -109,6 +109,13 @@ public interface IAuditLog
     /// (the log line is written first).
     /// </summary>
     Task RecordAsync(AuditEntry entry, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// As <see cref="RecordAsync(AuditEntry, CancellationToken)"/>, and in the same transaction the outbox rows of
+    /// <paramref name="webhook"/> (key events: their change is committed by the signer's store, so the event is written
+    /// with the audit entry, right after it). Null: no event.
+    /// </summary>
+    Task RecordAsync(AuditEntry entry, Webhooks.WebhookEvent? webhook, CancellationToken cancellationToken = default);
 
     /// <summary>Entries matching <paramref name="query"/>, newest first, and how many match.</summary>
     Task<Page<AuditRecord>> QueryAsync(AuditQuery query, int skip, int take, CancellationToken cancellationToken = default);

@@ -1,19 +1,32 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using TrustServer.Data.Model;
+using TrustServer.Data.Webhooks;
 
 namespace TrustServer.Data;
 
 /// <summary><see cref="IAuditLog"/> on EF Core, in the metadata database.</summary>
-internal sealed class EfAuditLog(IMetadataDbContextFactory contexts, TimeProvider timeProvider, ILogger<EfAuditLog> logger) : IAuditLog
+internal sealed class EfAuditLog(
+    IMetadataDbContextFactory contexts, TimeProvider timeProvider, ILogger<EfAuditLog> logger, IWebhookComposer? webhooks = null) : IAuditLog
 {
-    public async Task RecordAsync(AuditEntry entry, CancellationToken cancellationToken = default)
+    public Task RecordAsync(AuditEntry entry, CancellationToken cancellationToken = default) => RecordAsync(entry, null, cancellationToken);
+
+    public async Task RecordAsync(AuditEntry entry, WebhookEvent? webhook, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entry);
         AuditEvents.Write(logger, entry);
         await using var db = await contexts.CreateAsync(cancellationToken).ConfigureAwait(false);
-        db.AddAudit(entry, EfMetadataStore.NowMicroseconds(timeProvider));
+        var now = EfMetadataStore.NowMicroseconds(timeProvider);
+        db.AddAudit(entry, now);
+        var messages = webhook is not null && webhooks is not null && webhooks.Wants(webhook.Type)
+            ? webhooks.Compose(webhook with { Time = now })
+            : [];
+        db.AddWebhookMessages(webhook?.Type ?? string.Empty, entry.Gun, messages, now);
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        if (messages.Count > 0)
+        {
+            webhooks!.Committed();
+        }
     }
 
     public async Task<Page<AuditRecord>> QueryAsync(AuditQuery query, int skip, int take, CancellationToken cancellationToken = default)

@@ -46,6 +46,7 @@ internal static class AdminEndpoints
         group.MapGet("/retention", GetRetentionPreviewAsync)
             .WithName("GetRetentionPreview").WithSummary("Dry run of retention for one repository: the versions the configured Retention rules would remove now.")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapWebhookAdminEndpoints();
         return endpoints;
     }
 
@@ -305,11 +306,11 @@ internal static class AdminEndpoints
         _ => 2,
     };
 
-    private static ProblemHttpResult? PagingProblem(int page, int pageSize) =>
+    internal static ProblemHttpResult? PagingProblem(int page, int pageSize) =>
         page < 1 || pageSize is < 1 or > MaxPageSize
             ? Problem(StatusCodes.Status400BadRequest, "Invalid paging", $"'page' must be at least 1 and 'pageSize' between 1 and {MaxPageSize}.")
             : null;
 
-    private static ProblemHttpResult Problem(int status, string title, string detail) =>
+    internal static ProblemHttpResult Problem(int status, string title, string detail) =>
         TypedResults.Problem(detail: detail, statusCode: status, title: title);
 }

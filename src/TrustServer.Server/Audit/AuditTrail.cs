@@ -22,13 +22,17 @@ internal sealed partial class AuditTrail(IAuditLog log, ILogger<AuditTrail> logg
         return new AuditActor(string.IsNullOrEmpty(subject) ? AuditActor.Anonymous : subject, address, context.TraceIdentifier);
     }
 
-    /// <summary>Appends <paramref name="entry"/> in a transaction of its own; a database failure is logged, not thrown.</summary>
-    public async Task RecordAsync(AuditEntry entry)
+    /// <summary>
+    /// Appends <paramref name="entry"/> (and the outbox rows of <paramref name="webhook"/>, if any) in a transaction of
+    /// its own; a database failure is logged, not thrown.
+    /// </summary>
+    public async Task RecordAsync(AuditEntry entry, Data.Webhooks.WebhookEvent? webhook = null)
     {
         try
         {
-            // Not the request's token: the attempt is recorded even when the client has gone.
-            await log.RecordAsync(entry, CancellationToken.None);
+            // Not the request's token: the attempt is recorded even when the client has gone. The webhook event's
+            // outbox rows go in the entry's transaction.
+            await log.RecordAsync(entry, webhook, CancellationToken.None);
         }
         catch (Exception e) when (StorageErrors.IsDatabaseFailure(e))
         {

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using TrustServer.Data;
+using TrustServer.Data.Webhooks;
 using TrustServer.Server.Notary;
 using TrustServer.Server.Observability;
 using TrustServer.Tuf;
@@ -20,7 +21,7 @@ namespace TrustServer.Server.Expiry;
 /// </remarks>
 internal sealed partial class ExpiryScanner(
     IMetadataCatalog catalog, CurrentChainReader chains, TimeProvider timeProvider, IOptions<ExpiryAlertOptions> options,
-    ExpiryScanStatus status, TrustServerMetrics metrics, ILogger<ExpiryScanner> logger)
+    ExpiryScanStatus status, TrustServerMetrics metrics, IWebhookOutbox webhooks, ILogger<ExpiryScanner> logger)
     : BackgroundService
 {
     /// <summary>The windows, as the <c>within</c> label and their length; <c>expired</c> is counted apart from them.</summary>
@@ -82,11 +83,17 @@ internal sealed partial class ExpiryScanner(
         while (true)
         {
             var page = await catalog.ListGunsWithTimestampAsync(after, _options.PageSize, cancellationToken);
+            var crossings = new List<ExpiryCrossing>();
             foreach (var gun in page)
             {
                 scanned++;
-                Count(gun, await chains.GetCurrentFilesAsync(gun, cancellationToken), now, counts);
+                var current = await chains.GetCurrentFilesAsync(gun, cancellationToken);
+                Count(gun, current, now, counts);
+                AddCrossings(gun, current, now, crossings);
             }
+
+            // The expiring webhook events, once per crossing across scans and replicas (nothing when no endpoint wants them).
+            await webhooks.AnnounceExpiringAsync(crossings, now, cancellationToken);
 
             if (page.Count < _options.PageSize)
             {
@@ -156,6 +163,38 @@ internal sealed partial class ExpiryScanner(
                 {
                     windows[i + 1]++;
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The <c>expiring</c> webhook crossings of a repository: each current root, targets and delegation file (the
+    /// roles owners renew; the server renews timestamp and snapshot ahead of expiry) that has expired or expires
+    /// within 7 or 30 days, with the narrowest window it is in.
+    /// </summary>
+    private static void AddCrossings(string gun, IReadOnlyDictionary<string, StoredFile> current, DateTimeOffset now, List<ExpiryCrossing> crossings)
+    {
+        foreach (var (role, file) in current)
+        {
+            if (role is RoleName.Snapshot or RoleName.Timestamp)
+            {
+                continue;
+            }
+
+            DateTimeOffset expires;
+            try
+            {
+                expires = SignedEnvelope.Parse(file.Data).Expires.Instant;
+            }
+            catch (TufFormatException)
+            {
+                continue; // logged by Count
+            }
+
+            var within = expires <= now ? Expired : Windows.FirstOrDefault(w => expires <= now + w.Length).Label;
+            if (within is not null)
+            {
+                crossings.Add(new ExpiryCrossing(gun, role, file.Version, expires, within));
             }
         }
     }

@@ -1,4 +1,5 @@
 using TrustServer.Data;
+using TrustServer.Data.Webhooks;
 using TrustServer.Server.Audit;
 using TrustServer.Signing;
 using TrustServer.Tuf.Keys;
@@ -58,7 +59,9 @@ internal sealed class ServerKeys(IMetadataStore store, CurrentChainReader chains
             throw;
         }
 
-        await audit.RecordAsync(new AuditEntry(action, AuditOutcomes.Succeeded, actor, gun, role, $"key {key.Id} ({key.KeyType})"));
+        // A rotation's key-rotated webhook event is written with its audit entry (same transaction, same best effort).
+        var webhook = rotate ? new WebhookEvent(WebhookEventTypes.KeyRotated, gun, [new WebhookRole(role)], null, actor, DateTimeOffset.UtcNow, KeyId: key.Id) : null;
+        await audit.RecordAsync(new AuditEntry(action, AuditOutcomes.Succeeded, actor, gun, role, $"key {key.Id} ({key.KeyType})"), webhook);
         return key;
     }
 }

@@ -75,6 +75,18 @@ internal sealed class TrustServerMetrics
     public Counter ChangefeedFollowerFailures { get; } = Factory.CreateCounter(
         "trustserver_changefeed_follower_failures_total", "Times the read cache stopped following the changefeed (database unreachable); it resumes by itself.", []);
 
+    public Counter WebhookAttempts { get; } = Factory.CreateCounter(
+        "trustserver_webhook_attempts_total", "Webhook delivery attempts by result: delivered (2xx), retry (failed, tried again later), failed (failed and given up).", ["result"]);
+
+    public Counter WebhooksDelivered { get; } = Factory.CreateCounter(
+        "trustserver_webhook_events_delivered_total", "Webhook events delivered (an endpoint answered 2xx).", []);
+
+    public Counter WebhooksFailed { get; } = Factory.CreateCounter(
+        "trustserver_webhook_events_failed_total", "Webhook events given up (dead-lettered: too many attempts, too old, or the endpoint is no longer configured).", []);
+
+    public Gauge WebhookBacklog { get; } = Factory.CreateGauge(
+        "trustserver_webhook_outbox_backlog", "Webhook events waiting for delivery (pending outbox rows), as the delivering replica last counted them.", []);
+
     /// <summary>
     /// Keeps <c>/metrics</c> to these metrics plus prometheus-net's process and debug metrics: the adapters that
     /// would also export every .NET meter (Kestrel, HttpClient, Npgsql, …) and event counter stay off — they cost

@@ -30,6 +30,12 @@ public sealed class StartupConfigurationTests : IDisposable
     [InlineData("DevelopmentTls:HostNames: 'bad_name' is neither a DNS name nor an IP address", "--DevelopmentTls:Enabled=true", "--DevelopmentTls:HostNames:0=bad_name")]
     [InlineData("DevelopmentTls:Enabled needs an https:// URL to serve", "--DevelopmentTls:Enabled=true")]
     [InlineData("DevelopmentTls:Enabled and Kestrel:Certificates:Default both name the server certificate", "--DevelopmentTls:Enabled=true", "--Kestrel:Certificates:Default:Path=/etc/ssl/server.pem")]
+    [InlineData("Webhooks:Endpoints:0:Url must be an absolute http or https URL", "--Webhooks:Endpoints:0:Url=ftp://hooks.example/x")]
+    [InlineData("Webhooks:Endpoints:0:Url must be an absolute http or https URL", "--Webhooks:Endpoints:0:Url=https://user:pw@hooks.example/x")]
+    [InlineData("Webhooks:Endpoints:0:Events must name at least one of published, deleted, key-rotated, expiring", "--Webhooks:Endpoints:0:Url=https://hooks.example/x")]
+    [InlineData("Webhooks:Endpoints:0:Events: unknown event 'pushed'", "--Webhooks:Endpoints:0:Events:0=pushed")]
+    [InlineData("Webhooks:Endpoints:0:GunPattern must be a GUN", "--Webhooks:Endpoints:0:GunPattern=example.com/***")]
+    [InlineData("Webhooks:MaxBackoff must be at least Webhooks:InitialBackoff", "--Webhooks:MaxBackoff=00:00:01")]
     public async Task BadOption_OneLineAndExitCode1_BeforeAnyDatabase(string problem, params string[] settings)
     {
         var result = await RunServerAsync(settings);
@@ -47,6 +53,17 @@ public sealed class StartupConfigurationTests : IDisposable
         var line = AssertOneLineError(result);
         Assert.Contains("Storage:Provider must be Sqlite or Postgres", line, StringComparison.Ordinal);
         Assert.Contains("The field MaxParts must be between 1 and 100000.", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WebhookSecretTooShort_NamedButNeverPrinted()
+    {
+        var result = await RunServerAsync(
+            "--Webhooks:Endpoints:0:Url=https://hooks.example/x", "--Webhooks:Endpoints:0:Events:0=published", "--Webhooks:Endpoints:0:Secret=short-secret-XYZ");
+
+        var line = AssertOneLineError(result);
+        Assert.Contains("Webhooks:Endpoints:0:Secret must be at least 32 bytes", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("short-secret-XYZ", result.StandardOutput + result.StandardError, StringComparison.Ordinal);
     }
 
     [Fact]
