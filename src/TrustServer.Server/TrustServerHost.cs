@@ -42,6 +42,7 @@ public static class TrustServerHost
         builder.AddServerSigning();
         builder.Services.AddSigningMetrics();
         builder.AddApiDocumentation();
+        builder.AddApiProblems();
         builder.AddTokenAuth();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<MetadataReadCache>();
@@ -63,6 +64,7 @@ public static class TrustServerHost
         var app = builder.Build();
         app.UseObservability();
         app.UseApiDocumentation();
+        app.UseApiProblems();
         app.MapHealthEndpoints();
         app.MapAdminEndpoints();
         app.MapTokenAuth();

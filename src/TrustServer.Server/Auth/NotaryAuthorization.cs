@@ -65,11 +65,18 @@ internal sealed partial class NotaryAuthorization(IOptions<TokenAuthOptions> opt
         }
 
         var detail = new JsonArray([.. required.Select(r => new JsonObject { ["Type"] = r.Type, ["Class"] = "", ["Name"] = r.Name, ["Action"] = r.Action })]);
-        return new ChallengeResult(header, NotaryErrors.Of(NotaryErrorCode.Unauthorized, detail));
+        return new ChallengeResult(header, error, NotaryErrors.Of(NotaryErrorCode.Unauthorized, detail));
     }
 
-    private sealed class ChallengeResult(string header, NotaryErrorResult body) : IResult
+    /// <summary>The 401 challenge in the Notary envelope; <see cref="CatalogAccessFilter"/> answers its own body with the same header.</summary>
+    internal sealed class ChallengeResult(string header, string? error, NotaryErrorResult body) : IResult
     {
+        /// <summary>The <c>WWW-Authenticate</c> value.</summary>
+        public string Header => header;
+
+        /// <summary>null (no token), <c>invalid_token</c> or <c>insufficient_scope</c>.</summary>
+        public string? Error => error;
+
         public Task ExecuteAsync(HttpContext httpContext)
         {
             httpContext.Response.Headers.WWWAuthenticate = header;
@@ -85,14 +92,33 @@ internal sealed partial class NotaryAuthorization(IOptions<TokenAuthOptions> opt
 }
 
 /// <summary>
-/// Endpoint filter of the admin API with token auth: requires <c>registry:catalog:*</c>, like the global changefeed, and
-/// answers the same 401 challenge as the Notary routes otherwise.
+/// Endpoint filter of the admin API with token auth: requires <c>registry:catalog:*</c>, like the global changefeed.
+/// Otherwise the Notary routes' challenge header with an RFC 7807 body: 401 without a valid token, 403 (RFC 6750
+/// <c>insufficient_scope</c>) when the token lacks the scope.
 /// </summary>
 internal sealed class CatalogAccessFilter(NotaryAuthorization authorization) : IEndpointFilter
 {
     private static readonly AccessItem[] Required = [AccessItem.Catalog];
 
     /// <inheritdoc/>
-    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
-        await authorization.AuthorizeAsync(context.HttpContext, Required) ?? await next(context);
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        switch (await authorization.AuthorizeAsync(context.HttpContext, Required))
+        {
+            case null:
+                return await next(context);
+            case NotaryAuthorization.ChallengeResult { Error: "insufficient_scope" } challenge:
+                context.HttpContext.Response.Headers.WWWAuthenticate = challenge.Header;
+                return Admin.ApiProblems.Problem(
+                    StatusCodes.Status403Forbidden, "Insufficient scope", $"The token does not grant {AccessItem.Catalog}, which the admin API requires.");
+            case NotaryAuthorization.ChallengeResult challenge:
+                context.HttpContext.Response.Headers.WWWAuthenticate = challenge.Header;
+                return Admin.ApiProblems.Problem(
+                    StatusCodes.Status401Unauthorized,
+                    "Authentication required",
+                    $"The admin API requires a bearer token granting {AccessItem.Catalog}, from the token service the WWW-Authenticate challenge names.");
+            case var other:
+                return other;
+        }
+    }
 }

@@ -20,6 +20,7 @@ internal static class OpenApiExtensions
                 Description = "A Notary v1 server: the Notary protocol (as notary-server 0.7.0), the admin API and health/metrics endpoints.",
             });
             options.DocumentFilter<NotaryApiDocumentFilter>();
+            options.DocumentFilter<ApiAccessDocumentFilter>();
             options.CustomOperationIds(api => api.ActionDescriptor.EndpointMetadata.OfType<IEndpointNameMetadata>().FirstOrDefault()?.EndpointName);
         });
         return builder;

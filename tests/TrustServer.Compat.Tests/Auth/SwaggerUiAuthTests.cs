@@ -1,0 +1,32 @@
+using System.Text.Json;
+using TrustServer.Compat.Tests.Support;
+
+namespace TrustServer.Compat.Tests.Auth;
+
+/// <summary>
+/// Swagger UI under token auth, in headless Chromium: the admin API refuses without a token (RFC 7807 401), and works
+/// with a token fetched through the UI itself (Authorize basic → GetToken → Authorize bearer).
+/// </summary>
+public sealed class SwaggerUiAuthTests(BuiltInIssuerServerFixture fixture) : IClassFixture<BuiltInIssuerServerFixture>
+{
+    [Fact]
+    public async Task AdminRoute_WithATokenFromTheAuthorizeFlow_Answers200()
+    {
+        await using var ui = await SwaggerUiBrowser.OpenAsync(fixture.Instance.Url);
+        var none = new Dictionary<string, string>();
+
+        var refused = await ui.TryItOutAsync("Admin", "ListRepositories", none);
+        Assert.Equal("401", refused.Status);
+        Assert.Equal("Authentication required", JsonDocument.Parse(refused.Body).RootElement.GetProperty("title").GetString());
+
+        await ui.AuthorizeAsync(new Dictionary<string, string> { ["username"] = "admin", ["password"] = BuiltInIssuerServerFixture.Password });
+        var issued = await ui.TryItOutAsync("Auth", "GetToken", new Dictionary<string, string> { ["service"] = BuiltInIssuerServerFixture.Service, ["scope"] = "registry:catalog:*" });
+        Assert.Equal("200", issued.Status);
+        var token = JsonDocument.Parse(issued.Body).RootElement.GetProperty("token").GetString()!;
+
+        await ui.AuthorizeAsync(new Dictionary<string, string> { ["value"] = token });
+        var listed = await ui.TryItOutAsync("Admin", "ListRepositories", none);
+        Assert.True(listed.Status == "200", listed.Body);
+        Assert.True(JsonDocument.Parse(listed.Body).RootElement.TryGetProperty("total", out _), listed.Body);
+    }
+}
