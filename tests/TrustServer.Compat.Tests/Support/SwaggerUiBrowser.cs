@@ -66,11 +66,11 @@ public sealed class SwaggerUiBrowser : IAsyncDisposable
         }
 
         await Page.ClickAsync($"{operation} .btn.execute");
-        await Page.WaitForSelectorAsync($"{operation} .live-responses-table .response-col_status", Visible);
-        var status = await TextAsync($"{operation} .live-responses-table .response-col_status");
+        await Page.WaitForSelectorAsync($"{operation} .live-responses-table tbody .response-col_status", Visible);
+        var status = await TextAsync($"{operation} .live-responses-table tbody .response-col_status");
         var url = await TextAsync($"{operation} .request-url pre");
         var body = await Page.EvaluateFunctionAsync<string>(
-            "selector => document.querySelector(selector)?.innerText ?? ''", $"{operation} .live-responses-table .response-col_description pre");
+            "selector => document.querySelector(selector)?.innerText ?? ''", $"{operation} .live-responses-table tbody .response-col_description pre");
         await Page.ClickAsync($"{operation} .opblock-summary");
         return (status.Trim(), url.Trim(), body);
     }
