@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using TrustServer.Compat.Tests.Support;
 using TrustServer.Testing;
 
@@ -108,61 +105,19 @@ public sealed class NotaryServerDifferentialTests(NotaryServerPairFixture fixtur
     [MemberData(nameof(Targets))]
     public async Task RequestTarget_AnsweredAsNotaryServerDoes(string target)
     {
-        var theirs = await SendRawAsync(fixture.Reference.Port, target);
-        var ours = await SendRawAsync(new Uri(fixture.Ours.Url).Port, target);
+        var theirs = await RawHttp.SendAsync(fixture.Reference.Port, target);
+        var ours = await RawHttp.SendAsync(new Uri(fixture.Ours.Url).Port, target);
         Assert.Equal(theirs.Status, ours.Status);
         Assert.Equal(theirs.Location, ours.Location);
         if (theirs.Status == 200)
         {
             // Each server's own metadata: the encoded URL must give what the plain one gives on that server.
             var plain = Uri.UnescapeDataString(target);
-            Assert.Equal((await SendRawAsync(new Uri(fixture.Ours.Url).Port, plain)).Body, ours.Body);
+            Assert.Equal((await RawHttp.SendAsync(new Uri(fixture.Ours.Url).Port, plain)).Body, ours.Body);
         }
         else if (!target.Contains("changefeed", StringComparison.Ordinal))
         {
             Assert.Equal(theirs.Body, ours.Body);
-        }
-    }
-
-    // HttpClient would normalize the target (unescape %2F, remove dot segments): the request line is written as is.
-    private static async Task<(int Status, string? Location, string Body)> SendRawAsync(int port, string target)
-    {
-        using var client = new TcpClient();
-        await client.ConnectAsync(IPAddress.Loopback, port);
-        await using var stream = client.GetStream();
-        var request = $"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n";
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(request));
-        using var reader = new MemoryStream();
-        await stream.CopyToAsync(reader).WaitAsync(TimeSpan.FromSeconds(30));
-        var response = Encoding.UTF8.GetString(reader.ToArray());
-        var split = response.IndexOf("\r\n\r\n", StringComparison.Ordinal);
-        var head = response[..split].Split("\r\n");
-        var status = int.Parse(head[0].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
-        var location = head.FirstOrDefault(h => h.StartsWith("Location:", StringComparison.OrdinalIgnoreCase))?["Location:".Length..].Trim();
-        var body = response[(split + 4)..];
-        if (head.Any(h => h.Equals("Transfer-Encoding: chunked", StringComparison.OrdinalIgnoreCase)))
-        {
-            body = Dechunk(body);
-        }
-
-        return (status, location, body);
-    }
-
-    private static string Dechunk(string chunked)
-    {
-        var body = new StringBuilder();
-        var rest = chunked;
-        while (true)
-        {
-            var end = rest.IndexOf("\r\n", StringComparison.Ordinal);
-            var size = Convert.ToInt32(rest[..end].Split(';')[0], 16);
-            if (size == 0)
-            {
-                return body.ToString();
-            }
-
-            body.Append(rest, end + 2, size);
-            rest = rest[(end + 2 + size + 2)..];
         }
     }
 }

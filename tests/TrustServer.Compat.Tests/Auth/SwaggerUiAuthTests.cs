@@ -29,4 +29,29 @@ public sealed class SwaggerUiAuthTests(BuiltInIssuerServerFixture fixture) : ICl
         Assert.True(listed.Status == "200", listed.Body);
         Assert.True(JsonDocument.Parse(listed.Body).RootElement.TryGetProperty("total", out _), listed.Body);
     }
+
+    // With GunPrefixes=example.com/ and token auth: the decoded GUN is what the prefix check, the scope and the
+    // redirect see; an encoded slash or dot segment never carries a GUN past them.
+    [Fact]
+    public async Task EncodedSlashes_DoNotLetAGunEscapeItsChecks()
+    {
+        var port = new Uri(fixture.Instance.Url).Port;
+        var upload = await RawHttp.SendAsync(port, "/v2/evil.com%2Fexample.com%2Fapp/_trust/tuf/", method: "POST");
+        Assert.Equal(400, upload.Status);
+        Assert.Contains("\"INVALID_GUN\"", upload.Body, StringComparison.Ordinal);
+
+        var outside = await RawHttp.SendAsync(port, "/v2/example.com%2F..%2F..%2Fevil.com/app/_trust/tuf/root.json");
+        Assert.Equal(301, outside.Status);
+        Assert.Equal("/evil.com/app/_trust/tuf/root.json", outside.Location);
+
+        var control = await RawHttp.SendAsync(port, "/v2/example.com%2Fteam%2Fa%0Ab/_trust/tuf/root.json");
+        Assert.Equal(404, control.Status);
+
+        var challenged = await RawHttp.SendAsync(port, "/v2/example.com%2Fteam%2Fapp/_trust/tuf/root.json");
+        Assert.Equal(401, challenged.Status);
+        Assert.Contains(
+            "scope=\"repository:example.com/team/app:pull\"",
+            challenged.Headers.Single(h => h.StartsWith("WWW-Authenticate:", StringComparison.OrdinalIgnoreCase)),
+            StringComparison.Ordinal);
+    }
 }

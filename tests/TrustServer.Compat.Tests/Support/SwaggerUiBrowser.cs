@@ -75,20 +75,27 @@ public sealed class SwaggerUiBrowser : IAsyncDisposable
         return (status.Trim(), url.Trim(), body);
     }
 
-    /// <summary>Swagger UI's Authorize dialog: fills the scheme's inputs (by name), authorizes, closes.</summary>
+    /// <summary>
+    /// Swagger UI's Authorize dialog: logs out what was authorized before (the dialog's schemes share one form, whose
+    /// button is Logout while any of them is authorized), fills the inputs by name, authorizes and closes.
+    /// </summary>
     public async Task AuthorizeAsync(IReadOnlyDictionary<string, string> inputs)
     {
+        const string logout = ".modal-ux button[aria-label=\"Remove authorization\"]";
         await Page.ClickAsync(".auth-wrapper .btn.authorize");
         await Page.WaitForSelectorAsync(".modal-ux", Visible);
-        var form = string.Empty;
-        foreach (var (name, value) in inputs)
+        if (await Page.QuerySelectorAsync(logout) is not null)
         {
-            form = $".modal-ux form:has(input[name=\"{name}\"])";
-            await ReplaceTextAsync($"{form} input[name=\"{name}\"]", value);
+            await Page.ClickAsync(logout);
         }
 
-        await Page.ClickAsync($"{form} button.authorize");
-        await Page.WaitForSelectorAsync($"{form} button.logout", Visible);
+        foreach (var (name, value) in inputs)
+        {
+            await ReplaceTextAsync($".modal-ux input[name=\"{name}\"]", value);
+        }
+
+        await Page.ClickAsync(".modal-ux button.authorize");
+        await Page.WaitForSelectorAsync(logout, Visible);
         await Page.ClickAsync(".modal-ux .btn-done");
     }
 
