@@ -76,26 +76,24 @@ public sealed class SwaggerUiBrowser : IAsyncDisposable
     }
 
     /// <summary>
-    /// Swagger UI's Authorize dialog: logs out what was authorized before (the dialog's schemes share one form, whose
-    /// button is Logout while any of them is authorized), fills the inputs by name, authorizes and closes.
+    /// Swagger UI's Authorize dialog (one form per scheme): fills the inputs by name in the scheme's form, authorizes
+    /// it (its button turns into Logout) and closes the dialog.
     /// </summary>
     public async Task AuthorizeAsync(IReadOnlyDictionary<string, string> inputs)
     {
-        const string logout = ".modal-ux button[aria-label=\"Remove authorization\"]";
+        const string scheme = ".modal-ux .auth-container[data-test-scheme]";
         await Page.ClickAsync(".auth-wrapper .btn.authorize");
         await Page.WaitForSelectorAsync(".modal-ux", Visible);
-        if (await Page.QuerySelectorAsync(logout) is not null)
-        {
-            await Page.ClickAsync(logout);
-        }
-
+        await Page.WaitForSelectorAsync($".modal-ux input[name=\"{inputs.Keys.First()}\"]", Visible);
+        await Page.EvaluateFunctionAsync(
+            "name => document.querySelector(`.modal-ux input[name=\"${name}\"]`).closest('.auth-container').setAttribute('data-test-scheme', '')", inputs.Keys.First());
         foreach (var (name, value) in inputs)
         {
-            await ReplaceTextAsync($".modal-ux input[name=\"{name}\"]", value);
+            await ReplaceTextAsync($"{scheme} input[name=\"{name}\"]", value);
         }
 
-        await Page.ClickAsync(".modal-ux button.authorize");
-        await Page.WaitForSelectorAsync(logout, Visible);
+        await Page.ClickAsync($"{scheme} button.authorize");
+        await Page.WaitForSelectorAsync($"{scheme} button[aria-label=\"Remove authorization\"]", Visible);
         await Page.ClickAsync(".modal-ux .btn-done");
     }
 
