@@ -24,7 +24,7 @@ public sealed class SwaggerUiAuthTests(BuiltInIssuerServerFixture fixture) : ICl
         Assert.Equal("200", issued.Status);
         var token = JsonDocument.Parse(issued.Body).RootElement.GetProperty("token").GetString()!;
 
-        await ui.AuthorizeAsync(new Dictionary<string, string> { ["bearer"] = token });
+        await ui.AuthorizeAsync(new Dictionary<string, string> { ["auth-bearer-value"] = token });
         var listed = await ui.TryItOutAsync("Admin", "ListRepositories", none);
         Assert.True(listed.Status == "200", listed.Body);
         Assert.True(JsonDocument.Parse(listed.Body).RootElement.TryGetProperty("total", out _), listed.Body);

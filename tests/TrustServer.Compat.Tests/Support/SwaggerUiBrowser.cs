@@ -84,18 +84,30 @@ public sealed class SwaggerUiBrowser : IAsyncDisposable
         const string scheme = ".modal-ux .auth-container[data-test-scheme]";
         await Page.ClickAsync(".auth-wrapper .btn.authorize");
         await Page.WaitForSelectorAsync(".modal-ux", Visible);
-        await Page.WaitForSelectorAsync($".modal-ux input[name=\"{inputs.Keys.First()}\"]", Visible);
-        await Page.EvaluateFunctionAsync(
-            "name => document.querySelector(`.modal-ux input[name=\"${name}\"]`).closest('.auth-container').setAttribute('data-test-scheme', '')", inputs.Keys.First());
+        var first = Input(".modal-ux", inputs.Keys.First());
+        try
+        {
+            await Page.WaitForSelectorAsync(first, Visible);
+        }
+        catch (WaitTaskTimeoutException e)
+        {
+            var dialog = await Page.EvaluateExpressionAsync<string>("document.querySelector('.modal-ux')?.outerHTML ?? '(no dialog)'");
+            throw new InvalidOperationException($"{first} not in the Authorize dialog: {dialog}", e);
+        }
+
+        await Page.EvaluateFunctionAsync("selector => document.querySelector(selector).closest('.auth-container').setAttribute('data-test-scheme', '')", first);
         foreach (var (name, value) in inputs)
         {
-            await ReplaceTextAsync($"{scheme} input[name=\"{name}\"]", value);
+            await ReplaceTextAsync(Input(scheme, name), value);
         }
 
         await Page.ClickAsync($"{scheme} button.authorize");
         await Page.WaitForSelectorAsync($"{scheme} button[aria-label=\"Remove authorization\"]", Visible);
         await Page.ClickAsync(".modal-ux .btn-done");
     }
+
+    // An input of the dialog by its name or aria-label (Swagger UI labels the bearer input auth-bearer-value).
+    private static string Input(string scope, string key) => $"{scope} input[name=\"{key}\"], {scope} input[aria-label=\"{key}\"]";
 
     private async Task ReplaceTextAsync(string selector, string value)
     {
