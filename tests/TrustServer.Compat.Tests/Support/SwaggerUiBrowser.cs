@@ -59,7 +59,18 @@ public sealed class SwaggerUiBrowser : IAsyncDisposable
         var operation = $"#operations-{tag}-{operationId}";
         await Page.ClickAsync($"{operation} .opblock-summary");
         await Page.WaitForSelectorAsync($"{operation} .try-out__btn", Visible);
-        await Page.ClickAsync($"{operation} .try-out__btn");
+
+        // An operation tried before stays in "Try it out" with its last response: clear that instead.
+        if (await Page.QuerySelectorAsync($"{operation} .btn.execute") is null)
+        {
+            await Page.ClickAsync($"{operation} .try-out__btn");
+        }
+        else if (await Page.QuerySelectorAsync($"{operation} .btn-clear") is { } clear)
+        {
+            await clear.ClickAsync();
+            await Page.WaitForSelectorAsync($"{operation} .live-responses-table", new WaitForSelectorOptions { Hidden = true, Timeout = 60_000 });
+        }
+
         foreach (var (name, value) in parameters)
         {
             await ReplaceTextAsync($"{operation} tr[data-param-name=\"{name}\"] input", value);
