@@ -41,6 +41,7 @@ public static class TrustServerHost
         builder.AddServerSigning();
         builder.Services.AddSigningMetrics();
         builder.AddApiDocumentation();
+        builder.AddApiProblems();
         builder.AddTokenAuth();
         builder.AddTrustedProxies();
         builder.Services.AddSingleton(TimeProvider.System);
@@ -66,6 +67,7 @@ public static class TrustServerHost
         app.UseTrustedProxies();
         app.UseObservability();
         app.UseApiDocumentation();
+        app.UseApiProblems();
         app.MapHealthEndpoints();
         app.MapAdminEndpoints();
         app.MapTrustEndpoints();

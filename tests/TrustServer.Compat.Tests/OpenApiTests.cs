@@ -75,6 +75,25 @@ public sealed class OpenApiTests(SqliteServerFixture fixture) : IClassFixture<Sq
         Assert.Contains("opblock-tag", dom, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task SwaggerUi_TryItOut_OnANotaryRouteWithARealGun_Answers200()
+    {
+        const string gun = "example.com/swagger/app";
+        using (var client = _server.NewClient())
+        {
+            await client.RunCheckedAsync(["init", gun, "--publish"]);
+        }
+
+        var root = await _server.Http.GetStringAsync($"/v2/{gun}/_trust/tuf/root.json");
+        await using var ui = await SwaggerUiBrowser.OpenAsync(_server.Url);
+        var (status, url, body) = await ui.TryItOutAsync("Notary", "GetRole", new Dictionary<string, string> { ["gun"] = gun, ["role"] = "root" });
+
+        // Swagger UI encodes the GUN's slashes; the server decodes them as notary-server does.
+        Assert.Contains("/v2/example.com%2Fswagger%2Fapp/_trust/tuf/root.json", url, StringComparison.Ordinal);
+        Assert.Equal("200", status);
+        Assert.Equal(JsonDocument.Parse(root).RootElement.GetProperty("signed").GetProperty("version").GetInt64(), JsonDocument.Parse(body).RootElement.GetProperty("signed").GetProperty("version").GetInt64());
+    }
+
     private static string Normalize(string text) => text.Replace("\r\n", "\n", StringComparison.Ordinal).TrimEnd() + "\n";
 
     private static string RepositoryRoot()

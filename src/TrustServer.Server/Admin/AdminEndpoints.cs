@@ -7,12 +7,13 @@ using TrustServer.Server.Retention;
 using TrustServer.Signing;
 using TrustServer.Tuf;
 using TrustServer.Tuf.Metadata;
+using static TrustServer.Server.Admin.ApiProblems;
 
 namespace TrustServer.Server.Admin;
 
 /// <summary>
 /// The admin API (<c>/api/admin/v1</c>): repositories, their current roles and keys, role history, what expires
-/// soon, and the audit log. Read-only; errors are RFC 7807 problem details. GUNs and roles contain slashes, so they are query parameters.
+/// soon, and the audit log. Read-only; errors are RFC 7807 problem details (<see cref="ApiProblems"/>). GUNs and roles contain slashes, so they are query parameters.
 /// </summary>
 internal static class AdminEndpoints
 {
@@ -21,11 +22,15 @@ internal static class AdminEndpoints
 
     public static IEndpointRouteBuilder MapAdminEndpoints(this IEndpointRouteBuilder endpoints)
     {
-        // With token auth the admin API needs the catalog scope (registry:catalog:*), like the global changefeed.
-        var group = endpoints.MapGroup("/api/admin/v1").WithTags("Admin");
+        // With token auth the admin API needs the catalog scope (registry:catalog:*), like the global changefeed; so do
+        // unknown /api paths, as unknown Notary URLs do.
+        var group = endpoints.MapGroup("/api/admin/v1").WithTags("Admin")
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status500InternalServerError);
+        var fallback = endpoints.MapApiFallback();
         if (endpoints.ServiceProvider.GetService<NotaryAuthorization>() is { } authorization)
         {
             group.AddEndpointFilter(new CatalogAccessFilter(authorization));
+            fallback.AddEndpointFilter(new CatalogAccessFilter(authorization));
         }
 
         group.MapGet("/repositories", ListRepositoriesAsync)
@@ -310,7 +315,4 @@ internal static class AdminEndpoints
         page < 1 || pageSize is < 1 or > MaxPageSize
             ? Problem(StatusCodes.Status400BadRequest, "Invalid paging", $"'page' must be at least 1 and 'pageSize' between 1 and {MaxPageSize}.")
             : null;
-
-    internal static ProblemHttpResult Problem(int status, string title, string detail) =>
-        TypedResults.Problem(detail: detail, statusCode: status, title: title);
 }

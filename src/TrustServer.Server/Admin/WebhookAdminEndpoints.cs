@@ -39,7 +39,7 @@ internal static class WebhookAdminEndpoints
 
         if (!string.IsNullOrEmpty(status) && status is not (WebhookStatuses.Pending or WebhookStatuses.Delivered or WebhookStatuses.Failed))
         {
-            return AdminEndpoints.Problem(StatusCodes.Status400BadRequest, "Invalid parameter", "'status' must be pending, delivered or failed.");
+            return ApiProblems.Problem(StatusCodes.Status400BadRequest, "Invalid parameter", "'status' must be pending, delivered or failed.");
         }
 
         var result = await outbox.QueryAsync(string.IsNullOrEmpty(status) ? null : status, string.IsNullOrEmpty(gun) ? null : gun, (page - 1) * pageSize, pageSize, cancellationToken);
@@ -50,12 +50,12 @@ internal static class WebhookAdminEndpoints
     {
         if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number < 1)
         {
-            return AdminEndpoints.Problem(StatusCodes.Status400BadRequest, "Invalid parameter", "The event id must be a positive integer.");
+            return ApiProblems.Problem(StatusCodes.Status400BadRequest, "Invalid parameter", "The event id must be a positive integer.");
         }
 
         if (await outbox.GetAsync(number, cancellationToken) is not { } found)
         {
-            return AdminEndpoints.Problem(StatusCodes.Status404NotFound, "Unknown webhook event", $"No webhook event {number} is in the outbox (delivered and failed events are deleted after Webhooks:KeepDays).");
+            return ApiProblems.Problem(StatusCodes.Status404NotFound, "Unknown webhook event", $"No webhook event {number} is in the outbox (delivered and failed events are deleted after Webhooks:KeepDays).");
         }
 
         using var payload = JsonDocument.Parse(found.Event.Payload);

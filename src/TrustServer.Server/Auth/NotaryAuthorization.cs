@@ -18,19 +18,18 @@ internal sealed partial class NotaryAuthorization(IOptions<TokenAuthOptions> opt
     /// </summary>
     /// <param name="context">The request.</param>
     /// <param name="required">The access items the token must grant.</param>
-    /// <param name="problemDetails">Answer the challenge's body as RFC 7807 problem details (the <c>/api/*</c> routes) instead of the Notary envelope.</param>
-    public async Task<IResult?> AuthorizeAsync(HttpContext context, IReadOnlyList<AccessItem> required, bool problemDetails = false)
+    public async Task<IResult?> AuthorizeAsync(HttpContext context, IReadOnlyList<AccessItem> required)
     {
         var result = await context.AuthenticateAsync(RegistryTokenHandler.Scheme);
         if (result.None || result.Principal is null && result.Failure is null)
         {
-            return Challenge(context, required, null, problemDetails);
+            return Challenge(context, required, null);
         }
 
         if (!result.Succeeded)
         {
             LogRejected(logger, result.Failure?.Message ?? "invalid token");
-            return Challenge(context, required, "invalid_token", problemDetails);
+            return Challenge(context, required, "invalid_token");
         }
 
         var granted = result.Principal!.FindAll(RegistryTokenHandler.AccessClaimType)
@@ -40,7 +39,7 @@ internal sealed partial class NotaryAuthorization(IOptions<TokenAuthOptions> opt
         if (missing.Count > 0)
         {
             LogInsufficient(logger, result.Principal!.FindFirst("sub")?.Value ?? string.Empty, Scopes.Format(missing));
-            return Challenge(context, required, "insufficient_scope", problemDetails);
+            return Challenge(context, required, "insufficient_scope");
         }
 
         // The handler's view of the caller (key-creation limits count per token subject).
@@ -48,7 +47,7 @@ internal sealed partial class NotaryAuthorization(IOptions<TokenAuthOptions> opt
         return null;
     }
 
-    private ChallengeResult Challenge(HttpContext context, IReadOnlyList<AccessItem> required, string? error, bool problemDetails)
+    private ChallengeResult Challenge(HttpContext context, IReadOnlyList<AccessItem> required, string? error)
     {
         var o = options.Value;
         var realm = o.Realm ?? string.Empty;
@@ -67,20 +66,19 @@ internal sealed partial class NotaryAuthorization(IOptions<TokenAuthOptions> opt
             header += $",error={Scopes.GoQuote(error)}";
         }
 
-        if (problemDetails)
-        {
-            return new ChallengeResult(header, TypedResults.Problem(
-                detail: $"A bearer token granting {Scopes.Format(required)} is required{(error is null ? "" : $" ({error})")}.",
-                statusCode: StatusCodes.Status401Unauthorized,
-                title: "Unauthorized"));
-        }
-
         var detail = new JsonArray([.. required.Select(r => new JsonObject { ["Type"] = r.Type, ["Class"] = "", ["Name"] = r.Name, ["Action"] = r.Action })]);
-        return new ChallengeResult(header, NotaryErrors.Of(NotaryErrorCode.Unauthorized, detail));
+        return new ChallengeResult(header, error, NotaryErrors.Of(NotaryErrorCode.Unauthorized, detail));
     }
 
-    private sealed class ChallengeResult(string header, IResult body) : IResult
+    /// <summary>The 401 challenge in the Notary envelope; the <c>/api</c> routes answer it as a problem (<see cref="Admin.ApiProblems.AuthorizeAsync"/>).</summary>
+    internal sealed class ChallengeResult(string header, string? error, NotaryErrorResult body) : IResult
     {
+        /// <summary>The <c>WWW-Authenticate</c> value.</summary>
+        public string Header => header;
+
+        /// <summary>null (no token), <c>invalid_token</c> or <c>insufficient_scope</c>.</summary>
+        public string? Error => error;
+
         public Task ExecuteAsync(HttpContext httpContext)
         {
             httpContext.Response.Headers.WWWAuthenticate = header;
@@ -96,8 +94,9 @@ internal sealed partial class NotaryAuthorization(IOptions<TokenAuthOptions> opt
 }
 
 /// <summary>
-/// Endpoint filter of the admin API with token auth: requires <c>registry:catalog:*</c>, like the global changefeed, and
-/// answers the same 401 challenge as the Notary routes otherwise.
+/// Endpoint filter of the admin API with token auth: requires <c>registry:catalog:*</c>, like the global changefeed.
+/// Otherwise the Notary routes' challenge header with an RFC 7807 body: 401 without a valid token, 403 (RFC 6750
+/// <c>insufficient_scope</c>) when the token lacks the scope.
 /// </summary>
 internal sealed class CatalogAccessFilter(NotaryAuthorization authorization) : IEndpointFilter
 {
@@ -105,5 +104,5 @@ internal sealed class CatalogAccessFilter(NotaryAuthorization authorization) : I
 
     /// <inheritdoc/>
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
-        await authorization.AuthorizeAsync(context.HttpContext, Required) ?? await next(context);
+        await Admin.ApiProblems.AuthorizeAsync(authorization, context.HttpContext, Required) ?? await next(context);
 }

@@ -37,13 +37,20 @@ internal sealed partial class NotaryRouter
     /// <summary>Dispatches a request through the routes; unmatched requests get a 404 (or 405 for unknown methods).</summary>
     public async Task DispatchAsync(HttpContext context)
     {
-        var path = context.Request.Path.Value ?? "/";
+        if (!NotaryRequestPath.TryRead(context, out var path, out var query))
+        {
+            // Go's server refuses a request target it cannot unescape before routing: plain text, connection closed.
+            context.Response.Headers.Connection = "close";
+            await new BytesResult("400 Bad Request"u8.ToArray(), "text/plain; charset=utf-8", StatusCodes.Status400BadRequest).ExecuteAsync(context);
+            return;
+        }
+
         var clean = CleanPath(path);
         if (clean != path)
         {
-            // gorilla/mux answers non-clean paths with a permanent redirect to the cleaned path.
+            // gorilla/mux answers non-clean paths (after decoding: %2E%2E and %2F count) with a permanent redirect.
             context.Response.StatusCode = StatusCodes.Status301MovedPermanently;
-            context.Response.Headers.Location = clean + context.Request.QueryString;
+            context.Response.Headers.Location = NotaryRequestPath.Escape(clean) + query;
             return;
         }
 
@@ -80,13 +87,13 @@ internal sealed partial class NotaryRouter
             return;
         }
 
-        await (await NotFoundAsync(context)).ExecuteAsync(context);
+        await (await NotFoundAsync(context, path)).ExecuteAsync(context);
     }
 
     // Unknown URLs need the catalog scope when auth is on (route 13), except below the health path: a plain 404.
-    private async Task<IResult> NotFoundAsync(HttpContext context)
+    private async Task<IResult> NotFoundAsync(HttpContext context, string path)
     {
-        if (context.Request.Path.StartsWithSegments("/_notary_server/health"))
+        if (new PathString(path).StartsWithSegments("/_notary_server/health"))
         {
             return new BytesResult("404 page not found\n"u8.ToArray(), "text/plain; charset=utf-8", StatusCodes.Status404NotFound);
         }
@@ -110,13 +117,13 @@ internal sealed partial class NotaryRouter
         };
     }
 
-    // GUN checks before auth and the handler: size and characters, then the configured prefixes (spec server-api.md
-    // §9). Updates answer 400 INVALID_GUN, everything else 404.
+    // GUN checks before auth and the handler: size and characters (U+FFFD: bytes of the path that were not UTF-8), then
+    // the configured prefixes (spec server-api.md §9). Updates answer 400 INVALID_GUN, everything else 404.
     private static NotaryHandler Guarded(NotaryRoute route, NotaryHandler handler) => !route.HasGun ? handler : (context, match) =>
     {
         var gun = match.Groups["gun"].Value;
         var limits = context.RequestServices.GetRequiredService<IOptions<LimitsOptions>>().Value;
-        if (Encoding.UTF8.GetByteCount(gun) > limits.MaxGunBytes || gun.Any(char.IsControl))
+        if (Encoding.UTF8.GetByteCount(gun) > limits.MaxGunBytes || gun.Any(c => char.IsControl(c) || c == '\uFFFD'))
         {
             return Task.FromResult<IResult>(route.IsUpdate
                 ? NotaryErrors.Of(NotaryErrorCode.InvalidGun, JsonValue.Create($"GUNs are at most {limits.MaxGunBytes} bytes without control characters"))

@@ -107,7 +107,7 @@ internal static class ObservabilityExtensions
         ?? (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText switch
         {
             null when context.Request.Path.StartsWithSegments("/swagger") => "/swagger",
-            null or "/{**path}" => "unmatched",
+            null or "/{**path}" or "/api/{**rest}" => "unmatched",
             var template => template,
         };
 }

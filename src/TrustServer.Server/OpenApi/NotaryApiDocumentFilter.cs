@@ -50,6 +50,7 @@ internal sealed class NotaryApiDocumentFilter : IDocumentFilter
             Parameters = [.. NotaryPathParameter.NamesIn(path).Select(PathParameter), .. api.Query.Select(QueryParameter)],
             Responses = [],
             RequestBody = api.Upload is null ? null : Upload(api.Upload),
+            Security = access is null ? null : [ApiAccessDocumentFilter.BearerRequirement(document)],
         };
         foreach (var response in api.Responses)
         {

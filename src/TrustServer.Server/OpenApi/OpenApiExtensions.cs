@@ -21,6 +21,7 @@ internal static class OpenApiExtensions
             });
             options.DocumentFilter<NotaryApiDocumentFilter>();
             options.DocumentFilter<TrustApiDocumentFilter>();
+            options.DocumentFilter<ApiAccessDocumentFilter>();
             options.CustomOperationIds(api => api.ActionDescriptor.EndpointMetadata.OfType<IEndpointNameMetadata>().FirstOrDefault()?.EndpointName);
         });
         return builder;

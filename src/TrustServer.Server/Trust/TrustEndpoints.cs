@@ -3,6 +3,8 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using TrustServer.Server.Admin;
+using static TrustServer.Server.Admin.ApiProblems;
 using TrustServer.Server.Audit;
 using TrustServer.Server.Auth;
 using TrustServer.Server.Notary;
@@ -214,11 +216,10 @@ internal static class TrustEndpoints
             : null;
     }
 
-    // Token auth as for the Notary reads: pull on the GUN, or the 401 challenge (RFC 7807 body). Open with Auth:Mode=None.
-    private static async Task<IResult?> AuthorizeAsync(HttpContext context, string gun) =>
-        context.RequestServices.GetService<NotaryAuthorization>() is { } authorization
-            ? await authorization.AuthorizeAsync(context, AccessItem.Required(gun, PullAction), problemDetails: true)
-            : null;
+    // Token auth as for the Notary reads: pull on the GUN, or the challenge as a problem (401, 403 for a token without
+    // pull). Open with Auth:Mode=None.
+    private static Task<IResult?> AuthorizeAsync(HttpContext context, string gun) =>
+        ApiProblems.AuthorizeAsync(context.RequestServices.GetService<NotaryAuthorization>(), context, AccessItem.Required(gun, PullAction));
 
     // The body, or null when it is longer than MaxVerifyBodyBytes (read no further).
     private static async Task<byte[]?> ReadBoundedAsync(Stream body, CancellationToken cancellationToken)
@@ -239,7 +240,4 @@ internal static class TrustEndpoints
 
     private static ProblemHttpResult TooLarge() =>
         Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"The verify body is limited to {MaxVerifyBodyBytes} bytes.");
-
-    private static ProblemHttpResult Problem(int status, string title, string detail) =>
-        TypedResults.Problem(detail: detail, statusCode: status, title: title);
 }

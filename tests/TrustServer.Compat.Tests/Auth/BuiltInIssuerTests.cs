@@ -188,15 +188,29 @@ public sealed class BuiltInIssuerTests(BuiltInIssuerServerFixture fixture) : ICl
     [Fact]
     public async Task AdminApi_NeedsTheCatalogScope()
     {
-        var anonymous = await Server.Http.GetAsync("/api/admin/v1/repositories");
-        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
-        Assert.Contains("scope=\"registry:catalog:*\"", anonymous.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+        // RFC 7807 bodies with the Notary routes' challenge header: 401 without a (valid) token, 403 without the scope.
+        foreach (var path in new[] { "/api/admin/v1/repositories", "/api/admin/v1/nope" })
+        {
+            var anonymous = await Server.Http.GetAsync(path);
+            await AssertProblemAsync(anonymous, HttpStatusCode.Unauthorized);
+            Assert.Contains("scope=\"registry:catalog:*\"", anonymous.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+        }
+
+        using (var request = new HttpRequestMessage(HttpMethod.Get, "/api/admin/v1/repositories"))
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "not.a.token");
+            var invalid = await Server.Http.SendAsync(request);
+            await AssertProblemAsync(invalid, HttpStatusCode.Unauthorized);
+            Assert.Contains("error=\"invalid_token\"", invalid.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+        }
 
         var pushToken = await TokenAsync("carol", BuiltInIssuerServerFixture.Password, "registry:catalog:*");
         using (var request = new HttpRequestMessage(HttpMethod.Get, "/api/admin/v1/repositories"))
         {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", pushToken);
-            Assert.Equal(HttpStatusCode.Unauthorized, (await Server.Http.SendAsync(request)).StatusCode);
+            var forbidden = await Server.Http.SendAsync(request);
+            await AssertProblemAsync(forbidden, HttpStatusCode.Forbidden);
+            Assert.Contains("error=\"insufficient_scope\"", forbidden.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
         }
 
         var adminToken = await TokenAsync("admin", BuiltInIssuerServerFixture.Password, "registry:catalog:*");
@@ -274,4 +288,16 @@ public sealed class BuiltInIssuerTests(BuiltInIssuerServerFixture fixture) : ICl
     }
 
     public void Dispose() => _files.Dispose();
+
+    private static async Task AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == status, $"{status} expected: {response.StatusCode} {body}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = JsonNode.Parse(body)!;
+        Assert.Equal((int)status, problem["status"]!.GetValue<int>());
+        Assert.StartsWith("https://tools.ietf.org/html/rfc9110#section-15.5.", problem["type"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.False(string.IsNullOrEmpty(problem["title"]?.GetValue<string>()));
+        Assert.Contains("registry:catalog:*", problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
 }

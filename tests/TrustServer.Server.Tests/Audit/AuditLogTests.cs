@@ -235,7 +235,7 @@ public abstract class AuditLogTests(AuditServerFixture fixture) : IDisposable
         }
 
         using var pusher = await AdminResponseAsync("/api/admin/v1/audit", await TokenAsync("carol", "registry:catalog:*"));
-        Assert.Equal(HttpStatusCode.Unauthorized, pusher.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, pusher.StatusCode);
     }
 
     public void Dispose() => _files.Dispose();
