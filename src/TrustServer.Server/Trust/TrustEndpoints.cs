@@ -41,13 +41,13 @@ internal static class TrustEndpoints
             .WithName("GetTrustedTargets")
             .WithSummary("With name: every role that signs the name (digests, length, custom data, keys, threshold, expiry) and the entry notary lookup picks. Without name: every signed name, paged. Requires pull on the GUN with token auth.")
             .Produces<TargetSigners>(StatusCodes.Status200OK)
-            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/verify", VerifyAsync)
             .WithName("VerifyTarget")
             .WithSummary("The admission decision for one name: is it signed at the digest, by the required roles, by enough roles, under a root signed by the pinned keys. Requires pull on the GUN with token auth.")
             .Accepts<VerifyRequest>("application/json")
             .Produces<VerifyResponse>(StatusCodes.Status200OK)
-            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status413PayloadTooLarge);
         return endpoints;
     }
