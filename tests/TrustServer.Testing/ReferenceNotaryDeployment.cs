@@ -56,9 +56,6 @@ public sealed class ReferenceNotaryDeploymentOptions
     /// <summary>GUNs are <c>&lt;prefix&gt;/&lt;scenario in kebab case&gt;</c>, e.g. <c>example.com/import/rotated-root</c>.</summary>
     public string GunPrefix { get; init; } = "example.com/import";
 
-    /// <summary>How many scenarios populate at once (each has its own client); 3 by default.</summary>
-    public int Parallelism { get; init; } = 3;
-
     /// <summary>Serve HTTPS (certificate for <c>localhost</c>/127.0.0.1 from <see cref="ReferenceNotaryDeployment.CaFile"/>)
     /// instead of plain HTTP; the clients trust that CA.</summary>
     public bool UseTls { get; init; }
@@ -335,24 +332,22 @@ public sealed class ReferenceNotaryDeployment : IAsyncDisposable
             _repositories.Add(new NotaryScenarioRepository(scenario, GunFor(Options.GunPrefix, scenario), client));
         }
 
-        // The longest first, so that it overlaps with the others.
-        var ordered = _repositories.OrderByDescending(r => r.Scenario == NotaryScenario.ManyVersions).ToList();
-        await Parallel.ForEachAsync(
-            ordered,
-            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Options.Parallelism), CancellationToken = cancellationToken },
-            async (repository, token) =>
+        // One scenario at a time: notary-server 0.7.0 keeps a cache of metadata in a plain Go map shared by all requests
+        // (server/storage/tuf_store.go, TUFMetaStorage.cachedMeta, no lock), so concurrent clients can crash it with
+        // "concurrent map writes" (seen here as a client's "fatal: EOF" in the middle of a publish).
+        foreach (var repository in _repositories)
+        {
+            var stopwatch = Stopwatch.StartNew();
+            try
             {
-                var stopwatch = Stopwatch.StartNew();
-                try
-                {
-                    await PopulateAsync(repository, token).ConfigureAwait(false);
-                    repository.PopulationTime = stopwatch.Elapsed;
-                }
-                catch (ProcessFailedException ex)
-                {
-                    throw new InvalidOperationException($"Populating {repository} failed: {ex.Message}\n--- notary-server log (tail) ---\n{Tail(Server.Log)}", ex);
-                }
-            }).ConfigureAwait(false);
+                await PopulateAsync(repository, cancellationToken).ConfigureAwait(false);
+                repository.PopulationTime = stopwatch.Elapsed;
+            }
+            catch (ProcessFailedException ex)
+            {
+                throw new InvalidOperationException($"Populating {repository} failed: {ex.Message}\n--- notary-server log (tail) ---\n{Tail(Server.Log)}", ex);
+            }
+        }
     }
 
     /// <summary>A new client with an empty trust directory for this server (trusting <see cref="CaFile"/> under TLS),
