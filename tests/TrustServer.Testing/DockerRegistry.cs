@@ -120,19 +120,7 @@ public sealed class DockerRegistry : IDisposable
             return;
         }
 
-        try
-        {
-            if (!_process.HasExited)
-            {
-                ProcessRunner.KillTree(_process);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // Never started.
-        }
-
-        _process.Dispose();
+        ProcessRunner.KillAndDispose(_process);
         _directory.Dispose();
     }
 

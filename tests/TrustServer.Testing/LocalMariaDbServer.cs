@@ -169,19 +169,7 @@ public sealed class LocalMariaDbServer : IAsyncDisposable, IDisposable
 
         if (_process is not null)
         {
-            try
-            {
-                if (!_process.HasExited)
-                {
-                    ProcessRunner.KillTree(_process);
-                }
-            }
-            catch (InvalidOperationException)
-            {
-                // Never started.
-            }
-
-            _process.Dispose();
+            ProcessRunner.KillAndDispose(_process);
         }
 
         _directory.Dispose();

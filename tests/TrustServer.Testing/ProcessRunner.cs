@@ -105,6 +105,27 @@ public static class ProcessRunner
             stopwatch.Elapsed);
     }
 
+    /// <summary>
+    /// Ends a background process of the test machinery: kills its tree when it was started and still runs, then
+    /// disposes it (a process that was never started is only disposed).
+    /// </summary>
+    public static void KillAndDispose(Process process)
+    {
+        try
+        {
+            if (!process.HasExited)
+            {
+                KillTree(process);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Never started.
+        }
+
+        process.Dispose();
+    }
+
     public static void KillTree(Process process)
     {
         try

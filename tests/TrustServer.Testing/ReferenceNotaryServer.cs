@@ -140,19 +140,7 @@ public sealed class ReferenceNotaryServer : IAsyncDisposable, IDisposable
             return;
         }
 
-        try
-        {
-            if (!_process.HasExited)
-            {
-                ProcessRunner.KillTree(_process);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // Never started.
-        }
-
-        _process.Dispose();
+        ProcessRunner.KillAndDispose(_process);
         _directory.Dispose();
     }
 

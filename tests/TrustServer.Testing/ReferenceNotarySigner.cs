@@ -133,20 +133,7 @@ public sealed class ReferenceNotarySigner : IAsyncDisposable
     /// <returns>A completed task.</returns>
     public ValueTask DisposeAsync()
     {
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit(5000);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // Never started.
-        }
-
-        _process.Dispose();
+        ProcessRunner.KillAndDispose(_process);
         _directory.Dispose();
         return ValueTask.CompletedTask;
     }
