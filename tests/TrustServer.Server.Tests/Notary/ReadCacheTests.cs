@@ -101,6 +101,80 @@ public sealed class ReadCacheTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ConcurrentMisses_ShareOneDatabaseRead()
+    {
+        const string gun = "example.com/cache/one-read";
+        await CommitAsync(_server, gun, null, 1);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Failures.Hold = release.Task;
+        try
+        {
+            var before = Failures.FileReads;
+            var reads = Enumerable.Range(0, 32).Select(_ => Cache.GetLatestAsync(gun, "targets")).ToArray();
+            release.SetResult();
+            var files = await Task.WhenAll(reads);
+
+            Assert.Equal(1, Failures.FileReads - before);
+            Assert.All(files, file => Assert.Same(files[0], file));
+            Assert.Equal(1, files[0]!.Version);
+        }
+        finally
+        {
+            Failures.Hold = null;
+        }
+    }
+
+    [Fact]
+    public async Task MissAfterAChange_DoesNotJoinAReadStartedBeforeIt()
+    {
+        const string gun = "example.com/cache/read-after-change";
+        await CommitAsync(_server, gun, null, 1);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Failures.Hold = release.Task;
+        try
+        {
+            var before = Failures.FileReads;
+            var early = Cache.GetLatestAsync(gun, "targets");
+            await CommitAsync(_server, gun, 1, 2);
+            Cache.Invalidate(gun);
+            var late = Cache.GetLatestAsync(gun, "targets");
+            release.SetResult();
+
+            Assert.Equal(2, (await late)!.Version);
+            _ = await early;
+            Assert.Equal(2, Failures.FileReads - before);
+        }
+        finally
+        {
+            Failures.Hold = null;
+        }
+    }
+
+    [Fact]
+    public async Task CancelledWaiter_DoesNotCancelTheSharedRead()
+    {
+        const string gun = "example.com/cache/cancelled-waiter";
+        await CommitAsync(_server, gun, null, 1);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Failures.Hold = release.Task;
+        try
+        {
+            using var cancellation = new CancellationTokenSource();
+            var cancelled = Cache.GetLatestAsync(gun, "targets", cancellation.Token);
+            var other = Cache.GetLatestAsync(gun, "targets");
+            await cancellation.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
+            release.SetResult();
+
+            Assert.Equal(1, (await other)!.Version);
+        }
+        finally
+        {
+            Failures.Hold = null;
+        }
+    }
+
+    [Fact]
     public async Task DatabaseFailure_ServesTheLastRead_UntilTheGunChanges()
     {
         const string gun = "example.com/cache/stale";
@@ -215,12 +289,22 @@ public sealed class ChangefeedPollTests : IAsyncLifetime
     }
 }
 
-/// <summary>The server's store, made to fail on demand as an unreachable database does (a timeout).</summary>
+/// <summary>
+/// The server's store, made to fail on demand as an unreachable database does (a timeout), or to hold its file reads
+/// until released (<see cref="Hold"/>), counting them.
+/// </summary>
 public class FailingStore : DispatchProxy
 {
     private IMetadataStore _inner = null!;
+    private int _fileReads;
 
     public bool Failing { get; set; }
+
+    /// <summary>While set, every file read (a method returning a stored file) waits for this task before it reads.</summary>
+    public Task? Hold { get; set; }
+
+    /// <summary>The file reads that reached the store.</summary>
+    public int FileReads => Volatile.Read(ref _fileReads);
 
     public static IMetadataStore Wrap(IMetadataStore inner)
     {
@@ -229,6 +313,25 @@ public class FailingStore : DispatchProxy
         return proxy;
     }
 
-    protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) =>
-        Failing ? throw new TimeoutException("the test made the database fail") : targetMethod!.Invoke(_inner, args);
+    protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+    {
+        if (Failing)
+        {
+            throw new TimeoutException("the test made the database fail");
+        }
+
+        if (targetMethod!.ReturnType != typeof(Task<StoredFile?>))
+        {
+            return targetMethod.Invoke(_inner, args);
+        }
+
+        Interlocked.Increment(ref _fileReads);
+        return Hold is { } hold ? ReadAfterAsync(hold, () => (Task<StoredFile?>)targetMethod.Invoke(_inner, args)!) : targetMethod.Invoke(_inner, args);
+    }
+
+    private static async Task<StoredFile?> ReadAfterAsync(Task hold, Func<Task<StoredFile?>> read)
+    {
+        await hold;
+        return await read();
+    }
 }
