@@ -107,6 +107,25 @@ internal sealed partial class EfMetadataStore : IMetadataStore, IDisposable
             }
         }
 
+        // Spec validation.md §10.2: versions per (gun, role) strictly increase; a (role, version) twice in one batch is
+        // the same "old version" error.
+        var batch = new HashSet<(string Role, long Version)>();
+        foreach (var file in files)
+        {
+            if (!batch.Add((file.Role, file.Version)))
+            {
+                Log.OldVersion(_logger, gun, file.Role, file.Version);
+                return CommitOutcome.VersionConflict;
+            }
+        }
+
+        // The webhook outbox row needs the changefeed id in its body, composed here after the insert: that case takes
+        // the EF path below, as SQLite always does.
+        if (_dialect.CommitsInOneRoundTrip && (audit.Action != AuditActions.Publish || _webhooks is null || !_webhooks.Wants(WebhookEventTypes.Published)))
+        {
+            return await CommitInOneRoundTripAsync(gun, expectedTimestampVersion, files, audit, cancellationToken).ConfigureAwait(false);
+        }
+
         return await WriteAsync(gun, async (db, highest, ct) =>
         {
             // Read under the per-GUN lock: the versions include every committed write of other requests and replicas.
@@ -117,13 +136,9 @@ internal sealed partial class EfMetadataStore : IMetadataStore, IDisposable
                 return (CommitOutcome.VersionConflict, false);
             }
 
-            // Spec validation.md §10.2: versions per (gun, role) strictly increase; a (role, version) twice in one
-            // batch is the same "old version" error.
-            var batch = new HashSet<(string Role, long Version)>();
             foreach (var file in files)
             {
-                if (!batch.Add((file.Role, file.Version))
-                    || (highest.TryGetValue(file.Role, out var stored) && file.Version <= stored))
+                if (highest.TryGetValue(file.Role, out var stored) && file.Version <= stored)
                 {
                     Log.OldVersion(_logger, gun, file.Role, file.Version);
                     return (CommitOutcome.VersionConflict, false);
@@ -178,6 +193,41 @@ internal sealed partial class EfMetadataStore : IMetadataStore, IDisposable
 
             return (CommitOutcome.Committed, true);
         }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<CommitOutcome> CommitInOneRoundTripAsync(
+        string gun, long? expectedTimestampVersion, IReadOnlyList<MetadataFile> files, AuditContext audit, CancellationToken cancellationToken)
+    {
+        var entry = Succeeded(audit, gun, AuditEntry.Describe(files.Select(f => (f.Role, f.Version))));
+        SqlCommitResult result;
+        try
+        {
+            await using var db = await _contexts.CreateAsync(cancellationToken).ConfigureAwait(false);
+            result = await _dialect.CommitInOneRoundTripAsync(db, gun, expectedTimestampVersion, files, entry, NowMicroseconds(), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (_dialect.IsUniqueViolation(ex))
+        {
+            // As on the EF path: not reachable while every writer takes the GUN lock.
+            Log.UniqueViolation(_logger, gun, ex);
+            return CommitOutcome.VersionConflict;
+        }
+
+        if (result.Committed)
+        {
+            AuditEvents.Write(_logger, entry);
+            return CommitOutcome.Committed;
+        }
+
+        if (result.StoredTimestampVersion != expectedTimestampVersion)
+        {
+            Log.StaleTimestamp(_logger, gun, expectedTimestampVersion, result.StoredTimestampVersion);
+        }
+        else
+        {
+            Log.OldVersion(_logger, gun, result.OldRole ?? string.Empty, result.OldVersion ?? 0);
+        }
+
+        return CommitOutcome.VersionConflict;
     }
 
     public async Task<bool> DeleteAsync(string gun, AuditContext audit, CancellationToken cancellationToken = default)

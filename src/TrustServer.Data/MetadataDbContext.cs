@@ -130,7 +130,8 @@ internal abstract class MetadataDbContext : DbContext
         }
     }
 
-    private static string? Cut(string? value, int length) => value is null || value.Length <= length ? value : value[..length];
+    /// <summary>At most <paramref name="length"/> characters of <paramref name="value"/> (what the audit columns keep).</summary>
+    internal static string? Cut(string? value, int length) => value is null || value.Length <= length ? value : value[..length];
 
     // The roles of one GUN by a loose index scan over (gun, role, version): one index probe per distinct role instead
     // of reading every stored version (a GROUP BY over a repository with thousands of versions costs milliseconds,

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
+using Npgsql;
 
 namespace TrustServer.Data.Providers;
 
@@ -9,9 +10,31 @@ namespace TrustServer.Data.Providers;
 /// </summary>
 internal sealed class PostgresMetadataDbContext(DbContextOptions<PostgresMetadataDbContext> options) : MetadataDbContext(options)
 {
+    /// <summary>Statements Npgsql keeps prepared per connection unless the connection string says otherwise.</summary>
+    internal const int DefaultMaxAutoPrepare = 32;
+
     /// <summary>Configures <paramref name="builder"/> for this context on <paramref name="connectionString"/>.</summary>
     public static void Configure(DbContextOptionsBuilder builder, string connectionString) =>
-        builder.UseNpgsql(connectionString, npgsql => npgsql.MigrationsHistoryTable(MigrationsHistoryTable));
+        builder.UseNpgsql(WithPreparedStatements(connectionString), npgsql => npgsql.MigrationsHistoryTable(MigrationsHistoryTable));
+
+    /// <summary>
+    /// <paramref name="connectionString"/> with Npgsql's automatic preparation on (<c>Max Auto Prepare</c>
+    /// <see cref="DefaultMaxAutoPrepare"/>) unless it sets <c>Max Auto Prepare</c> itself: the few statements of the
+    /// read and publish paths (and the commit batch, <see cref="PostgresCommit"/>) are then parsed and planned once
+    /// per pooled connection instead of on every execution. <c>Max Auto Prepare=0</c> turns it off (a
+    /// transaction-pooling PgBouncer older than 1.21 cannot keep prepared statements).
+    /// </summary>
+    internal static string WithPreparedStatements(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!connectionString.Contains("Max Auto Prepare", StringComparison.OrdinalIgnoreCase)
+            && !connectionString.Contains("MaxAutoPrepare", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.MaxAutoPrepare = DefaultMaxAutoPrepare;
+        }
+
+        return builder.ConnectionString;
+    }
 
     /// <summary>
     /// A LATERAL probe per role: always a nested loop over the (gun, role, version) index. The portable join let

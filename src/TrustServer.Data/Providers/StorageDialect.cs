@@ -5,6 +5,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
+using TrustServer.Tuf.Validation;
 
 namespace TrustServer.Data.Providers;
 
@@ -22,6 +23,17 @@ internal abstract class StorageDialect
 
     /// <summary>Whether <paramref name="exception"/> (or an inner exception) is a UNIQUE constraint violation.</summary>
     public abstract bool IsUniqueViolation(Exception exception);
+
+    /// <summary>
+    /// Whether <see cref="CommitInOneRoundTripAsync"/> is available; if not, updates go through
+    /// <see cref="BeginWriteAsync"/> (SQLite: a local file, where round trips cost no network).
+    /// </summary>
+    public virtual bool CommitsInOneRoundTrip => false;
+
+    /// <summary>Commits an update in one round trip, the version checks done in SQL under the GUN's lock (<see cref="PostgresCommit"/>).</summary>
+    public virtual Task<SqlCommitResult> CommitInOneRoundTripAsync(
+        MetadataDbContext db, string gun, long? expectedTimestampVersion, IReadOnlyList<MetadataFile> files, AuditEntry audit, DateTimeOffset now, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("This provider commits through BeginWriteAsync.");
 
     /// <summary>
     /// SQL that moves the changefeed's id generator so that the next generated id is above <c>{0}</c> and above every
@@ -114,6 +126,12 @@ internal abstract class StorageDialect
 
         public override bool IsUniqueViolation(Exception exception) =>
             Find<PostgresException>(exception)?.SqlState == PostgresErrorCodes.UniqueViolation;
+
+        public override bool CommitsInOneRoundTrip => true;
+
+        public override Task<SqlCommitResult> CommitInOneRoundTripAsync(
+            MetadataDbContext db, string gun, long? expectedTimestampVersion, IReadOnlyList<MetadataFile> files, AuditEntry audit, DateTimeOffset now, CancellationToken cancellationToken) =>
+            PostgresCommit.CommitAsync(db, LockKey(gun), gun, expectedTimestampVersion, files, audit, now, IChangeSignal.Channel, cancellationToken);
 
         // nextval consumes one id (a gap, as any rolled-back insert leaves): it is what makes this never go backwards.
         public override string ReserveChangeIdsSql => """
