@@ -153,7 +153,8 @@ internal sealed partial class Report
         }
     }
 
-    private object FullRunJson() => new
+    // summary.json: what issue 19 added to the report (the rows of other issues, the read runs, the run's wall time).
+    private object Issue19Json() => new
     {
         elapsedSeconds = Elapsed?.TotalSeconds,
         Options.FullRun,

@@ -273,7 +273,7 @@ internal sealed partial class Report
         largeUploads = LargeUploads,
         memory = Memory,
         growth = Growth,
-        fullRun = FullRunJson(),
+        issue19 = Issue19Json(),
         targets = CheckTargets().Select(c => new { c.Target, c.Measured, verdict = c.Verdict }),
         notes = Notes,
     };
@@ -290,7 +290,7 @@ internal sealed partial class Report
         var valid = cells.All(c => Valid(c.TrustServer, c.Row) && Valid(c.Control, c.Row) && Valid(c.Reference, c.Row));
         return new TargetCheck(
             target,
-            $"worst {worst.Ratio!.Value.ToString("0.00", CultureInfo.InvariantCulture)}{unit} ({worst.Cell.Row.Name}, {worst.Cell.Connections} conns)" + (valid ? string.Empty : "; some responses were errors"),
+            $"worst {worst.Ratio!.Value.ToString("0.00", CultureInfo.InvariantCulture)}{unit} ({worst.Cell.Row.Name}, {worst.Cell.Connections} conns{(worst.Cell.Run > 1 ? $", run {worst.Cell.Run}" : string.Empty)})" + (valid ? string.Empty : "; some responses were errors"),
             valid && measured.All(r => r.Ratio >= threshold));
     }
 
