@@ -8,7 +8,8 @@ internal sealed class BenchOptions
     public const string Usage = """
         Usage: bench/run.sh [options]
 
-          --quick                 short run (~1-2 min): 2 s per GET measurement, 3 s per publish measurement
+          --quick                 short run (~4 min idle): 2 s per GET measurement, 3 s per publish measurement,
+                                  smaller import and re-signer rows
           --duration <s>          seconds per wrk measurement (default 10)
           --warmup <s>            seconds of unrecorded load per server and URL before its first measurement, and twice that
                                   of unrecorded publishing per server before the publish rows (default 3)
