@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The benchmark of issue 7: TrustServer vs the reference notary-server 0.7.0 vs a bare Kestrel endpoint (C0).
+# The benchmark of issues 7 and 19: TrustServer vs the reference notary-server 0.7.0 vs a bare Kestrel endpoint (C0).
+# Without --only, one full run: every row (GET, trust queries, publishes, large uploads, import, re-signer) in one report.
 #
-#   bench/run.sh [--quick] [--duration <s>] [--publish-duration <s>] [--connections 16,64] [--only <part>] [--help]
+#   bench/run.sh [--quick] [--duration <s>] [--publish-duration <s>] [--connections 16,64] [--read-runs 3] [--only <part>] [--help]
 #   (--only resign: the background re-signer's throughput, TrustServer only)
 #   (--only verify: the trust query rows, GET /api/trust/v1/targets?name= and POST verify, TrustServer only)
 #

@@ -8,12 +8,15 @@ internal sealed class BenchOptions
     public const string Usage = """
         Usage: bench/run.sh [options]
 
-          --quick                 short run (~1-2 min): 2 s per GET measurement, 3 s per publish measurement
+          --quick                 short run (~4 min idle): 2 s per GET measurement, 3 s per publish measurement,
+                                  smaller import and re-signer rows
           --duration <s>          seconds per wrk measurement (default 10)
           --warmup <s>            seconds of unrecorded load per server and URL before its first measurement, and twice that
                                   of unrecorded publishing per server before the publish rows (default 3)
           --publish-duration <s>  seconds per publish measurement, at most (default 10)
           --connections <list>    wrk connection counts, comma separated (default 16,64)
+          --read-runs <n>         the GET rows at 64 connections are measured n times in a row, each run interleaved with
+                                  C0 and notary-server (default 3: issue 19's p99 target holds in three consecutive runs)
           --threads <n>           wrk threads (default 2: the machine has 2 cores)
           --parallel-repos <n>    repositories published in parallel (default 8)
           --only <part>           run one part only: reads (the GET rows, then the trust query rows), verify (the trust
@@ -21,8 +24,9 @@ internal sealed class BenchOptions
                                   publishes, uploads (large invalid uploads), growth,
                                   import (`TrustServer.Server import notary-db` from a synthetic notary-server database)
                                   or resign (background re-signer throughput; TrustServer only, embedded signer)
-          --import-rows <n>       import row: tuf_files rows of the synthetic source, at least (default 100000)
-          --resign-repos <n>      repositories due at once in the resign row (default 1000)
+          --import-rows <n>       import row: tuf_files rows of the synthetic source, at least (default 100000;
+                                  20000 with --quick)
+          --resign-repos <n>      repositories due at once in the resign row (default 1000; 200 with --quick)
           --growth-publishes <n>  growth row: publishes to one repository whose targets.json grows by one target
                                   each (default 10000; 0 skips the row; it runs only with --only growth)
           --growth-sample-every <n>  memory sample every n publishes (default 1000)
@@ -37,6 +41,10 @@ internal sealed class BenchOptions
         notary-signer, and a bare Kestrel control endpoint C0; seeds one repository in both servers with the real
         notary client; measures GETs with wrk and publishes with pre-signed uploads; prints one table. Targets are
         reported as PASS/FAIL but never change the exit code.
+
+        Without --only (the full run): the GET rows, the trust query rows, the publish rows, the large-upload rows,
+        then the import row and the re-signer row (each on its own processes and databases, after the memory
+        samples) -- all in one summary.md / summary.json. The growth row runs only with --only growth.
         """;
 
     public double DurationSeconds { get; private set; } = 10;
@@ -74,14 +82,22 @@ internal sealed class BenchOptions
     /// <summary>Whether the import row runs (<c>--only import</c>).</summary>
     public bool RunImport { get; private set; }
 
-    /// <summary>tuf_files rows of the import row's synthetic source.</summary>
-    public int ImportRows { get; private set; } = 100_000;
+    /// <summary>tuf_files rows of the import row's synthetic source (smaller by default with <c>--quick</c>).</summary>
+    public int ImportRows => _importRows ?? (Quick ? 20_000 : 100_000);
 
     /// <summary>Whether only the re-signer throughput row runs (<c>--only resign</c>).</summary>
     public bool RunResign { get; private set; }
 
-    /// <summary>Repositories due at once in the re-signer row.</summary>
-    public int ResignRepositories { get; private set; } = 1_000;
+    /// <summary>Repositories due at once in the re-signer row (smaller by default with <c>--quick</c>).</summary>
+    public int ResignRepositories => _resignRepositories ?? (Quick ? 200 : 1_000);
+
+    /// <summary>
+    /// Whether this is the full run (no <c>--only</c>): every part, the import and re-signer rows included, in one report.
+    /// </summary>
+    public bool FullRun { get; private set; } = true;
+
+    /// <summary>How many times in a row the GET rows at 64 connections are measured (issue 19, target 2).</summary>
+    public int ReadRuns { get; private set; } = 3;
 
     /// <summary>Publishes of the growth row, per server.</summary>
     public int GrowthPublishes { get; private set; } = 10_000;
@@ -114,6 +130,9 @@ internal sealed class BenchOptions
     /// <summary>Most updates prepared per repository for the parallel run.</summary>
     public int ParallelPublisherUpdates => Quick ? 150 : 600;
 
+    private int? _importRows;
+    private int? _resignRepositories;
+
     public static BenchOptions Parse(string[] args)
     {
         var options = new BenchOptions();
@@ -144,8 +163,12 @@ internal sealed class BenchOptions
                 case "--parallel-repos":
                     options.ParallelRepositories = Positive(Next(), "--parallel-repos");
                     break;
+                case "--read-runs":
+                    options.ReadRuns = Positive(Next(), "--read-runs");
+                    break;
                 case "--only":
                     var only = Next();
+                    options.FullRun = false;
                     options.OnlyTrustQueries = only == "verify";
                     (options.RunReads, options.RunPublishes, options.RunUploads, options.RunGrowth, options.RunImport, options.RunResign) = only switch
                     {
@@ -159,10 +182,10 @@ internal sealed class BenchOptions
                     };
                     break;
                 case "--import-rows":
-                    options.ImportRows = Positive(Next(), "--import-rows");
+                    options._importRows = Positive(Next(), "--import-rows");
                     break;
                 case "--resign-repos":
-                    options.ResignRepositories = Positive(Next(), "--resign-repos");
+                    options._resignRepositories = Positive(Next(), "--resign-repos");
                     break;
                 case "--growth-publishes":
                     options.GrowthPublishes = NonNegative(Next(), "--growth-publishes");

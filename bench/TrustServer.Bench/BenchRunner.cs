@@ -33,7 +33,8 @@ internal static class BenchRunner
         if (options.RunResign)
         {
             Progress($"results in {resultsDirectory}");
-            await Resigning.RunAsync(options, resultsDirectory, logDirectory, Progress, cancellationToken);
+            var resign = await Resigning.RunAsync(options, resultsDirectory, logDirectory, Progress, cancellationToken);
+            await File.WriteAllTextAsync(Path.Combine(resultsDirectory, "summary.md"), "# Re-signer throughput\n\n" + resign.Summary + "\n", CancellationToken.None);
             return;
         }
 
@@ -108,6 +109,11 @@ internal static class BenchRunner
             report.Notes.Add($"{name} exited during the run (log: logs/{Path.GetFileName(process.LogPath)}).");
         }
 
+        if (options.FullRun)
+        {
+            await FullRun.MeasureOwnProcessRowsAsync(options, report, resultsDirectory, logDirectory, Progress, cancellationToken);
+        }
+
         report.Notes.Add($"PostgreSQL: {stack.PostgresDescription} (the test cluster settings: fsync, synchronous_commit and full_page_writes off — the same for both servers).");
         report.Notes.Add("notary-server and notary-signer log at 'warning', TrustServer at Serilog 'Warning' (no per-request log lines on either side).");
         report.Notes.Add("Publish clients keep connections alive (the notary CLI opens a new connection per request); the TLS handshake is not part of the publish latency.");
@@ -120,6 +126,7 @@ internal static class BenchRunner
                 + "those numbers understate what the servers can do. Re-run on an otherwise idle machine.");
         }
 
+        report.Elapsed = clock.Elapsed;
         var markdown = report.ToMarkdown();
         await File.WriteAllTextAsync(Path.Combine(resultsDirectory, "summary.md"), markdown, CancellationToken.None);
         await File.WriteAllTextAsync(
@@ -128,7 +135,7 @@ internal static class BenchRunner
             CancellationToken.None);
         Console.WriteLine();
         Console.WriteLine(markdown);
-        Progress($"done; raw wrk output, server logs and summary.md/summary.json in {resultsDirectory}");
+        Progress($"done in {clock.Elapsed:mm\\:ss}; raw wrk output, server logs and summary.md/summary.json in {resultsDirectory}");
     }
 
     private static async Task MeasureReadsAsync(
@@ -145,9 +152,9 @@ internal static class BenchRunner
         var warmed = new HashSet<string>(StringComparer.Ordinal);
         foreach (var row in options.OnlyTrustQueries ? [] : Rows)
         {
-            foreach (var connections in options.Connections)
+            foreach (var (connections, run) in FullRun.ReadPlan(options))
             {
-                var cell = new ReadCell(row, connections);
+                var cell = new ReadCell(row, connections) { Run = run };
                 report.Reads.Add(cell);
                 await RestartReferenceIfDeadAsync(stack, report, progress, $"GET {row.Name} c={connections}", cancellationToken);
 
@@ -170,10 +177,10 @@ internal static class BenchRunner
 
                     var signer = SignerOf(stack, target);
                     var before = cpu.Take(target.Process.Pid, signer);
-                    var result = await Wrk.RunAsync(url, options.Threads, connections, options.DurationSeconds, Path.Combine(rawDirectory, $"{slug}-c{connections}.txt"), cancellationToken);
+                    var result = await Wrk.RunAsync(url, options.Threads, connections, options.DurationSeconds, Path.Combine(rawDirectory, FullRun.RawFileName(slug, connections, run)), cancellationToken);
                     result = result with { Cpu = CpuMonitor.Diff(before, cpu.Take(target.Process.Pid, signer)) };
                     store(result);
-                    progress($"GET {row.Name,-26} {target.Name,-13} c={connections,-3} {result.RequestsPerSecond,10:N0} req/s  p50 {result.P50Ms,7:0.00} ms  p99 {result.P99Ms,7:0.00} ms  cpu% {result.Cpu?.Compact}"
+                    progress($"GET {row.Name,-26} {target.Name,-13} c={connections,-3}{(run > 1 ? $" run {run}" : string.Empty)} {result.RequestsPerSecond,10:N0} req/s  p50 {result.P50Ms,7:0.00} ms  p99 {result.P99Ms,7:0.00} ms  cpu% {result.Cpu?.Compact}"
                         + (result.NonSuccessResponses > 0 ? $"  non-2xx {result.NonSuccessResponses}" : string.Empty)
                         + (result.SocketErrors > 0 ? $"  socket errors {result.SocketErrors}" : string.Empty));
                 }
@@ -182,7 +189,7 @@ internal static class BenchRunner
     }
 
     // The trust queries of issue 16 (TrustServer only: notary-server has no such API): the signers of a tag and the
-    // admission decision, next to the GET rows; figures in the report's notes.
+    // admission decision, next to the GET rows; figures in the report's trust query table.
     private static async Task MeasureTrustQueriesAsync(
         BenchOptions options, BenchStack stack, CpuMonitor cpu, Report report, string rawDirectory, Action<string> progress, CancellationToken cancellationToken)
     {
@@ -208,7 +215,7 @@ internal static class BenchRunner
                 result = result with { Cpu = CpuMonitor.Diff(before, cpu.Take(stack.TrustServer.Process.Pid, stack.TrustServerSigner.Pid)) };
                 var line = $"{name} (TrustServer) c={connections}: {result.RequestsPerSecond:N0} req/s, p50 {result.P50Ms:0.00} ms, p99 {result.P99Ms:0.00} ms"
                     + (result.NonSuccessResponses > 0 ? $", non-2xx {result.NonSuccessResponses}" : string.Empty);
-                report.Notes.Add(line);
+                report.TrustQueries.Add(new TrustQueryRow(name, connections, result));
                 progress(line);
             }
         }
@@ -300,7 +307,7 @@ internal static class BenchRunner
                     + (result.Failed > 0 ? $", {result.Failed} failed: {result.FirstError}" : string.Empty) + $")  cpu% {result.Cpu?.Compact}");
                 if (phasesBefore is not null && PhaseBreakdown(phasesBefore, await ScrapeMetricsAsync(stack, null, cancellationToken)) is { } phases)
                 {
-                    report.Notes.Add($"Where a TrustServer publish's time goes, {name} (trustserver_publish_phase_seconds, mean ms): {phases}.");
+                    report.PublishPhases.Add(new PublishPhaseRow(name, phases));
                     progress($"publish phases (mean ms): {phases}");
                 }
             }

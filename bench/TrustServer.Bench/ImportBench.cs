@@ -7,19 +7,38 @@ using TrustServer.Testing;
 namespace TrustServer.Bench;
 
 /// <summary>
+/// The import row: rows (files and changefeed records) of the first import and of the re-run that finds everything
+/// in place, as the command reports them, and the wall seconds of each.
+/// </summary>
+internal sealed record ImportResult(long Rows, long Written, int Repositories, double Seconds, long RerunRows, double RerunSeconds);
+
+/// <summary>
 /// <c>--only import</c> (issue 14): the rate of <c>TrustServer.Server import notary-db</c> from a notary-server database
 /// on PostgreSQL into TrustServer on the same PostgreSQL. The source is synthetic and made by SQL in seconds: notary's
 /// schema, repositories of one root and <see cref="Versions"/> versions of targets, snapshot and timestamp (about 700
 /// bytes of repetitive metadata each, valid JSON whose version is the row's, not signed), one changefeed record per
 /// timestamp. The verification after the import therefore reports every synthetic repository as broken (their roots
 /// have no certificates); it reads the current chain only, 4 of the ~100 rows of a repository. The figure is rows
-/// (files and changefeed records) per second as the command reports it.
+/// (files and changefeed records) per second as the command reports it. In the full run the row goes into the report
+/// (<see cref="MeasureAsync"/>); <c>--only import</c> prints it.
 /// </summary>
 internal static class ImportBench
 {
     private const int Versions = 33;
 
     public static async Task<int> RunAsync(BenchOptions options, CancellationToken cancellationToken)
+    {
+        var result = await MeasureAsync(options.ImportRows, message => Console.Error.WriteLine("bench: " + message), cancellationToken);
+        var postgres = await PostgresServer.GetAsync();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"import: {result.Rows} rows ({result.Written} written) of {result.Repositories} repositories in {result.Seconds:0.0} s: {result.Rows / result.Seconds:0} rows/s (PostgreSQL {postgres.Description} to the same server, one transaction per repository)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"import re-run (nothing new): {result.RerunRows} rows in {result.RerunSeconds:0.0} s: {result.RerunRows / result.RerunSeconds:0} rows/s"));
+        return 0;
+    }
+
+    /// <summary>Makes the synthetic source of at least <paramref name="sourceRows"/> rows, imports it, then imports it again.</summary>
+    public static async Task<ImportResult> MeasureAsync(int sourceRows, Action<string> progress, CancellationToken cancellationToken)
     {
         var postgres = await PostgresServer.GetAsync();
         var sourceName = await postgres.CreateDatabaseAsync("bench_import_source", cancellationToken);
@@ -29,42 +48,35 @@ internal static class ImportBench
         {
             var source = postgres.GetConnectionString(sourceName);
             var destination = postgres.GetConnectionString(destinationName);
-            var guns = (options.ImportRows + (3 * Versions) + 1 - 1) / ((3 * Versions) + 1);
+            var guns = (sourceRows + (3 * Versions) + 1 - 1) / ((3 * Versions) + 1);
             var clock = Stopwatch.StartNew();
             await NotaryServerSchema.CreateServerTablesAsync(NotaryDatabaseProvider.Postgres, source, cancellationToken);
             await GenerateAsync(source, guns, cancellationToken);
-            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bench: synthetic notary-server database: {guns} repositories made in {clock.Elapsed.TotalSeconds:0.0} s"));
+            progress(string.Create(CultureInfo.InvariantCulture, $"import: synthetic notary-server database: {guns} repositories made in {clock.Elapsed.TotalSeconds:0.0} s; importing"));
 
-            var report = directory.Combine("report.json");
-            var (exit, output) = await RunImportAsync(directory.Path,
-            [
-                "import", "notary-db", "--from", source, "--provider", "postgres", "--report", report,
-                "--Storage:Provider=Postgres", $"--ConnectionStrings:Metadata={destination}", $"--ConnectionStrings:Keys={destination}",
-                $"--Signing:PassphraseFile={directory.Combine("passphrase")}",
-            ], cancellationToken);
-            if (!File.Exists(report))
+            async Task<JsonDocument> ImportAsync(string reportName)
             {
-                Console.Error.WriteLine($"bench: the import failed (exit {exit}):\n{output}");
-                return 1;
+                var report = directory.Combine(reportName);
+                var (exit, output) = await RunImportAsync(directory.Path,
+                [
+                    "import", "notary-db", "--from", source, "--provider", "postgres", "--report", report,
+                    "--Storage:Provider=Postgres", $"--ConnectionStrings:Metadata={destination}", $"--ConnectionStrings:Keys={destination}",
+                    $"--Signing:PassphraseFile={directory.Combine("passphrase")}",
+                ], cancellationToken);
+                return File.Exists(report)
+                    ? JsonDocument.Parse(await File.ReadAllTextAsync(report, cancellationToken))
+                    : throw new InvalidOperationException($"the import failed (exit {exit}):\n{output}");
             }
 
-            using var json = JsonDocument.Parse(await File.ReadAllTextAsync(report, cancellationToken));
-            var rows = json.RootElement.GetProperty("rows").GetInt64();
-            var seconds = json.RootElement.GetProperty("seconds").GetDouble();
-            var repositories = json.RootElement.GetProperty("guns").GetArrayLength();
-            var added = json.RootElement.GetProperty("guns").EnumerateArray().Sum(g => g.GetProperty("filesAdded").GetInt64() + g.GetProperty("changesAdded").GetInt64());
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"import: {rows} rows ({added} written) of {repositories} repositories in {seconds:0.0} s: {rows / seconds:0} rows/s (PostgreSQL {postgres.Description} to the same server, one transaction per repository)"));
+            using var first = await ImportAsync("report.json");
+            var imported = first.RootElement.GetProperty("guns");
+            var added = imported.EnumerateArray().Sum(g => g.GetProperty("filesAdded").GetInt64() + g.GetProperty("changesAdded").GetInt64());
 
             // The incremental re-run of a cut-over: everything is already there.
-            var (_, rerun) = await RunImportAsync(directory.Path,
-            [
-                "import", "notary-db", "--from", source, "--provider", "postgres",
-                "--Storage:Provider=Postgres", $"--ConnectionStrings:Metadata={destination}", $"--ConnectionStrings:Keys={destination}",
-                $"--Signing:PassphraseFile={directory.Combine("passphrase")}",
-            ], cancellationToken);
-            Console.WriteLine("import re-run (nothing new): " + rerun.Split('\n').LastOrDefault(l => l.Contains("rows/s", StringComparison.Ordinal))?.Trim());
-            return 0;
+            using var rerun = await ImportAsync("rerun.json");
+            return new ImportResult(
+                first.RootElement.GetProperty("rows").GetInt64(), added, imported.GetArrayLength(), first.RootElement.GetProperty("seconds").GetDouble(),
+                rerun.RootElement.GetProperty("rows").GetInt64(), rerun.RootElement.GetProperty("seconds").GetDouble());
         }
         finally
         {

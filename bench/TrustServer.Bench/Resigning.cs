@@ -5,6 +5,9 @@ using TrustServer.Testing;
 
 namespace TrustServer.Bench;
 
+/// <summary>The re-signer row: N renewals between the first and the last commit, and the time from the process start.</summary>
+internal sealed record ResignResult(int Repositories, double Seconds, double RepositoriesPerSecond, double FromStartSeconds, double FirstRenewalAfterStartSeconds, string Summary);
+
 /// <summary>
 /// <c>--only resign</c>: the background re-signer's throughput (issue 15). TrustServer on PostgreSQL with the
 /// embedded signer; N repositories are published with 1-minute timestamps while the re-signer is off, then the server
@@ -14,7 +17,7 @@ namespace TrustServer.Bench;
 /// </summary>
 internal static class Resigning
 {
-    public static async Task<string> RunAsync(BenchOptions options, string resultsDirectory, string logDirectory, Action<string> progress, CancellationToken cancellationToken)
+    public static async Task<ResignResult> RunAsync(BenchOptions options, string resultsDirectory, string logDirectory, Action<string> progress, CancellationToken cancellationToken)
     {
         var postgres = await PostgresServer.GetAsync();
         var connectionString = postgres.GetConnectionString(await postgres.CreateDatabaseAsync("bench_resign", cancellationToken));
@@ -78,8 +81,7 @@ internal static class Resigning
             + $"between the first and the last commit = {rate:F0} repositories/s; {allDone.TotalSeconds:F1} s from the process start "
             + $"(start-up and schedule loading included; first renewal {(first - started).TotalSeconds:F1} s after start). PostgreSQL: {postgres.Description}.");
         progress(summary);
-        await File.WriteAllTextAsync(Path.Combine(resultsDirectory, "summary.md"), "# Re-signer throughput\n\n" + summary + "\n", CancellationToken.None);
-        return summary;
+        return new ResignResult(options.ResignRepositories, seconds, rate, allDone.TotalSeconds, (first - started).TotalSeconds, summary);
     }
 
     private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
