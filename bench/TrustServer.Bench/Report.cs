@@ -50,6 +50,9 @@ internal sealed class Report
 
     public List<string> Notes { get; } = [];
 
+    /// <summary>The data-at-scale row (<c>--only scale</c>), when it ran.</summary>
+    public ScaleResult? Scale { get; set; }
+
     public IReadOnlyList<TargetCheck> CheckTargets()
     {
         var checks = new List<TargetCheck>();
@@ -95,6 +98,11 @@ internal sealed class Report
                 $"server RSS after {last.Publishes:N0} growing publishes <= 1.3x RSS after {Options.GrowthSampleEvery:N0}",
                 ratio is null ? "not measured" : $"{Mib(last.RssKiB)} vs {Mib(first!.RssKiB)} MiB = {ratio:F2}x" + (growth.Failed > 0 ? $"; {growth.Failed} publishes failed" : string.Empty),
                 ratio is null ? null : ratio <= 1.3 && growth.Failed == 0));
+        }
+
+        if (Scale is not null)
+        {
+            checks.AddRange(Scale.Checks());
         }
 
         var server = Memory.FirstOrDefault(m => m.Process == "TrustServer server")?.AfterPublishesKiB;
@@ -180,6 +188,11 @@ internal sealed class Report
                     text.AppendLine(CultureInfo.InvariantCulture, $"| {run.Server} | {run.Failed} failed: {run.FirstError?.Replace('|', '/')} | | | | |");
                 }
             }
+        }
+
+        if (Scale is not null)
+        {
+            text.Append(Scale.ToMarkdown());
         }
 
         text.AppendLine();
@@ -275,6 +288,7 @@ internal sealed class Report
         largeUploads = LargeUploads,
         memory = Memory,
         growth = Growth,
+        scale = Scale,
         targets = CheckTargets().Select(c => new { c.Target, c.Measured, verdict = c.Verdict }),
         notes = Notes,
     };
