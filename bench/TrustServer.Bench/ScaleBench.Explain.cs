@@ -8,9 +8,12 @@ namespace TrustServer.Bench;
 /// <summary>The query plans of the scale row: the SQL TrustServer really runs, taken from PostgreSQL's log.</summary>
 internal static partial class ScaleBench
 {
-    // "2026-12-02 15:30:00.123 UTC [1234] LOG:  duration: 0.050 ms  execute <unnamed>: SELECT …" and its
-    // "… [1234] DETAIL:  parameters: $1 = '…', $2 = '…'"; continuation lines of a multi-line statement start with a tab.
-    [GeneratedRegex(@"^\S+ \S+ \S+ \[(?<pid>\d+)\] (?<level>[A-Z]+):  (?<text>.*)$")]
+    // With LogLinePrefix: "2026-12-02 15:30:00.123 UTC [1234] db=x LOG:  duration: 0.050 ms  execute <unnamed>: SELECT …"
+    // and its "… [1234] db=x DETAIL:  parameters: $1 = '…', $2 = '…'" (parse and bind are logged too, each with its
+    // own DETAIL); continuation lines of a multi-line statement start with a tab.
+    private const string LogLinePrefix = "%m [%p] db=%d ";
+
+    [GeneratedRegex(@"^\S+ \S+ \S+ \[(?<pid>\d+)\] db=(?<db>\S*) (?<level>[A-Z]+):  (?<text>.*)$")]
     private static partial Regex LogLine();
 
     [GeneratedRegex(@"^duration: [\d.]+ ms  (?:execute [^:]*|statement): (?<sql>.*)$", RegexOptions.Singleline)]
@@ -34,7 +37,7 @@ internal static partial class ScaleBench
     [GeneratedRegex(@"\s+")]
     private static partial Regex Whitespace();
 
-    private static async Task ExplainAsync(BenchStack stack, NpgsqlDataSource data, int lastRepository, string resultsDirectory, ScaleResult result, Action<string> progress, CancellationToken cancellationToken)
+    private static async Task ExplainAsync(BenchStack stack, NpgsqlDataSource data, int firstRepository, int lastRepository, string resultsDirectory, ScaleResult result, Action<string> progress, CancellationToken cancellationToken)
     {
         var logFile = FindPostgresLog(stack);
         if (logFile is null)
@@ -43,13 +46,15 @@ internal static partial class ScaleBench
             return;
         }
 
-        // The two repositories of the big database that the cold GETs leave out: one for the capture, one for EXPLAIN.
-        var (captureGun, coldGun) = (Gun(lastRepository), Gun(lastRepository - 1));
+        // The two repositories of the big database that the cold GETs leave out, far apart in the table: the last
+        // loaded for the capture, the first for EXPLAIN.
+        var (captureGun, coldGun) = (Gun(lastRepository), Gun(firstRepository));
 
         // A new repository with a few prepared updates for the publish path.
         var publish = await Publishing.PrepareAsync(stack.Http, stack.TrustServer.Url, "bench.example.com/scale/explain-publish", 2, cancellationToken);
         var offset = new FileInfo(logFile).Length;
         await ExecuteAsync(data, "ALTER SYSTEM SET log_min_duration_statement = 0", cancellationToken);
+        await ExecuteAsync(data, $"ALTER SYSTEM SET log_line_prefix = '{LogLinePrefix}'", cancellationToken);
         await ExecuteAsync(data, "SELECT pg_reload_conf()", cancellationToken);
         try
         {
@@ -72,11 +77,12 @@ internal static partial class ScaleBench
         finally
         {
             await ExecuteAsync(data, "ALTER SYSTEM RESET log_min_duration_statement", CancellationToken.None);
+            await ExecuteAsync(data, "ALTER SYSTEM RESET log_line_prefix", CancellationToken.None);
             await ExecuteAsync(data, "SELECT pg_reload_conf()", CancellationToken.None);
         }
 
         await Task.Delay(500, cancellationToken);
-        var statements = ReadStatements(logFile, offset);
+        var statements = ReadStatements(logFile, offset, new NpgsqlConnectionStringBuilder(stack.MetadataConnectionString).Database!);
         var directory = Path.Combine(resultsDirectory, "explain");
         Directory.CreateDirectory(directory);
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -134,17 +140,17 @@ internal static partial class ScaleBench
     }
 
     // Statements executed after `offset`, in order, with their parameters (as SQL literals).
-    private static List<(string Sql, List<string> Parameters)> ReadStatements(string logFile, long offset)
+    private static List<(string Sql, List<string> Parameters)> ReadStatements(string logFile, long offset, string database)
     {
         using var stream = new FileStream(logFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         stream.Seek(offset, SeekOrigin.Begin);
         using var reader = new StreamReader(stream, Encoding.UTF8);
-        var records = new List<(string Pid, string Level, StringBuilder Text)>();
+        var records = new List<(string Pid, string Db, string Level, StringBuilder Text)>();
         for (var line = reader.ReadLine(); line is not null; line = reader.ReadLine())
         {
             if (LogLine().Match(line) is { Success: true } match)
             {
-                records.Add((match.Groups["pid"].Value, match.Groups["level"].Value, new StringBuilder(match.Groups["text"].Value)));
+                records.Add((match.Groups["pid"].Value, match.Groups["db"].Value, match.Groups["level"].Value, new StringBuilder(match.Groups["text"].Value)));
             }
             else if (line.StartsWith('\t') && records.Count > 0)
             {
@@ -154,15 +160,21 @@ internal static partial class ScaleBench
 
         var statements = new List<(string Sql, List<string> Parameters)>();
         var lastOfPid = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var (pid, level, text) in records)
+        foreach (var (pid, db, level, text) in records.Where(r => r.Db == database))
         {
+            // A DETAIL belongs to the record of its backend right before it: parameters of an execute, not of a bind.
             var value = text.ToString();
+            if (level != "DETAIL")
+            {
+                lastOfPid.Remove(pid);
+            }
+
             if (level == "LOG" && Executed().Match(value) is { Success: true } executed)
             {
                 statements.Add((executed.Groups["sql"].Value, []));
                 lastOfPid[pid] = statements.Count - 1;
             }
-            else if (level == "DETAIL" && value.StartsWith("parameters: ", StringComparison.Ordinal) && lastOfPid.TryGetValue(pid, out var index))
+            else if (level == "DETAIL" && value.StartsWith("parameters: ", StringComparison.Ordinal) && lastOfPid.Remove(pid, out var index))
             {
                 statements[index].Parameters.AddRange(Parameter().Matches(value).OrderBy(m => int.Parse(m.Groups["n"].Value, CultureInfo.InvariantCulture)).Select(m => m.Groups["value"].Value));
             }

@@ -112,8 +112,9 @@ internal static partial class ScaleBench
     private const int LoadChunk = 10_000;
 
     // Each wrk thread walks indices id, id + threads, … of one range, scattered by a stride coprime with the range's
-    // size (so every index is distinct), and stops after its quota of responses. The few requests sent after the quota
-    // while the thread stops also go to distinct, unread repositories (the range has room for them).
+    // size (so every index is distinct), and stops after its quota of responses, leaving a file <done>id behind (wrk
+    // itself runs to its duration: the bench interrupts it once every thread is done). The few requests sent after the
+    // quota while the thread stops also go to distinct, unread repositories (the range has room for them).
     private const string ColdScript = """
         local counter = 0
         function setup(thread)
@@ -123,7 +124,7 @@ internal static partial class ScaleBench
         function init(args)
           prefix = args[1]; suffix = args[2]
           first = tonumber(args[3]); span = tonumber(args[4]); stride = tonumber(args[5])
-          quota = tonumber(args[6]); threads = tonumber(args[7])
+          quota = tonumber(args[6]); threads = tonumber(args[7]); done_file = args[8] .. id
           i = id; received = 0
         end
         function request()
@@ -133,7 +134,11 @@ internal static partial class ScaleBench
         end
         function response(status, headers, body)
           received = received + 1
-          if received >= quota then wrk.thread:stop() end
+          if received == quota then
+            local f = io.open(done_file, "w")
+            f:close()
+            wrk.thread:stop()
+          end
         end
         """;
 
@@ -189,9 +194,18 @@ internal static partial class ScaleBench
         // --- big database ---
         await LoadAsync(data, small + 1, big, result, "big", progress, cancellationToken);
         await SettleAsync(stack, cpu, result, "big", progress, cancellationToken);
-        result.Measurements.Add(await MeasureAsync(options, stack, data, "big", small + 1, big - 2, quotaPerThread, connections, rawDirectory, progress, cancellationToken));
+        result.Measurements.Add(await MeasureAsync(options, stack, data, "big", small + 2, big - 1, quotaPerThread, connections, rawDirectory, progress, cancellationToken));
 
-        await ExplainAsync(stack, data, big, resultsDirectory, result, progress, cancellationToken);
+        try
+        {
+            await ExplainAsync(stack, data, small + 1, big, resultsDirectory, result, progress, cancellationToken);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or IOException or HttpRequestException or InvalidOperationException)
+        {
+            // The measurements above stay in the report.
+            result.Notes.Add("Query plans not captured: " + ex.Message);
+            progress("scale: query plans not captured: " + ex);
+        }
         result.LoadTimes.Add($"Whole scale row (template, both loads, settling, measurements, plans): {total.Elapsed.TotalMinutes:0.0} min.");
         progress($"scale: done in {total.Elapsed.TotalMinutes:0.0} min");
     }
@@ -245,7 +259,7 @@ internal static partial class ScaleBench
     }
 
     // The background re-signer discovers every loaded repository from the changefeed and reads its chain once; the
-    // measurements start when the server is idle again (at most 15 minutes), and the report says how long that took.
+    // measurements start when the server is idle again (at most 30 minutes), and the report says how long that took.
     private static async Task SettleAsync(BenchStack stack, CpuMonitor cpu, ScaleResult result, string name, Action<string> progress, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
@@ -258,7 +272,7 @@ internal static partial class ScaleBench
             busy = CpuMonitor.Diff(before, cpu.Take(pid, null)).Target;
             progress($"scale: waiting for the server to settle after the {name} load (re-signer discovery): server cpu {busy:0} %");
         }
-        while (busy > 10 && clock.Elapsed < TimeSpan.FromMinutes(15));
+        while (busy > 10 && clock.Elapsed < TimeSpan.FromMinutes(30));
 
         var line = string.Create(CultureInfo.InvariantCulture,
             $"After the {name} load the server was busy (background re-signer discovering the new repositories) for {clock.Elapsed.TotalSeconds:0} s; measured once below 10 % of a core.");
@@ -283,10 +297,14 @@ internal static partial class ScaleBench
             }
 
             var stride = Stride(half);
+            var done = Path.Combine(rawDirectory, $"scale-{name}-cold-{role}.done");
+            Directory.CreateDirectory(done);
             var wrk = await Wrk.RunAsync(
                 url + "/", options.Threads, connections, 300, Path.Combine(rawDirectory, $"scale-{name}-cold-{role}.txt"), cancellationToken,
                 requestScript: ColdScript,
-                scriptArguments: ["/v2/" + GunPrefix, $"/_trust/tuf/{role}.json", I(rangeFirst), I(half), I(stride), I(quotaPerThread), I(options.Threads)]);
+                scriptArguments: ["/v2/" + GunPrefix, $"/_trust/tuf/{role}.json", I(rangeFirst), I(half), I(stride), I(quotaPerThread), I(options.Threads), done + "/thread-"],
+                interruptWhen: () => Directory.GetFiles(done).Length >= options.Threads);
+            Directory.Delete(done, recursive: true);
             cold[role] = wrk;
             progress(string.Create(CultureInfo.InvariantCulture,
                 $"scale: {name} database, cold GET {role}.json c={connections}: {wrk.Requests} requests, {wrk.RequestsPerSecond:N0} req/s, p50 {wrk.P50Ms:0.00} ms, p99 {wrk.P99Ms:0.00} ms")
