@@ -37,7 +37,7 @@ internal static partial class ScaleBench
     [GeneratedRegex(@"\s+")]
     private static partial Regex Whitespace();
 
-    private static async Task ExplainAsync(BenchStack stack, NpgsqlDataSource data, int firstRepository, int lastRepository, string resultsDirectory, ScaleResult result, Action<string> progress, CancellationToken cancellationToken)
+    private static async Task ExplainAsync(BenchStack stack, NpgsqlDataSource data, string name, int coldRepository, int captureRepository, string resultsDirectory, ScaleResult result, Action<string> progress, CancellationToken cancellationToken)
     {
         var logFile = FindPostgresLog(stack);
         if (logFile is null)
@@ -46,12 +46,12 @@ internal static partial class ScaleBench
             return;
         }
 
-        // The two repositories of the big database that the cold GETs leave out, far apart in the table: the last
-        // loaded for the capture, the first for EXPLAIN.
-        var (captureGun, coldGun) = (Gun(lastRepository), Gun(firstRepository));
+        // The two repositories of the load that the cold GETs leave out, far apart in the table: the last loaded for
+        // the capture, the first for EXPLAIN.
+        var (captureGun, coldGun) = (Gun(captureRepository), Gun(coldRepository));
 
         // A new repository with a few prepared updates for the publish path.
-        var publish = await Publishing.PrepareAsync(stack.Http, stack.TrustServer.Url, "bench.example.com/scale/explain-publish", 2, cancellationToken);
+        var publish = await Publishing.PrepareAsync(stack.Http, stack.TrustServer.Url, $"bench.example.com/scale/explain-publish-{name}", 2, cancellationToken);
         var offset = new FileInfo(logFile).Length;
         await ExecuteAsync(data, "ALTER SYSTEM SET log_min_duration_statement = 0", cancellationToken);
         await ExecuteAsync(data, $"ALTER SYSTEM SET log_line_prefix = '{LogLinePrefix}'", cancellationToken);
@@ -104,24 +104,22 @@ internal static partial class ScaleBench
 
             // The reads of the capture repository run again against a repository nothing read: cold buffers.
             var values = parameters.Select(p => p.Replace(captureGun, coldGun, StringComparison.Ordinal)).ToList();
-            var file = $"{Plans(result) + 1:D2}-{Label(key)}.txt";
+            var file = $"{name}-{result.Plans.Count(p => p.Database == name) + 1:D2}-{Label(key)}.txt";
             var plan = await ExplainOneAsync(data, sql, values, cancellationToken);
             await File.WriteAllTextAsync(
                 Path.Combine(directory, file),
                 $"-- as logged by PostgreSQL (TrustServer's SQL)\n{sql}\n\n-- parameters\n{string.Join("\n", values.Select((v, i) => $"${i + 1} = {Shorten(v)}"))}\n\n-- EXPLAIN (ANALYZE, BUFFERS)\n{plan}\n",
                 cancellationToken);
-            result.Plans.Add(Summarize(key, plan, "explain/" + file));
+            result.Plans.Add(Summarize(name, key, plan, "explain/" + file));
         }
 
         if (skipped.Count > 0)
         {
-            result.Notes.Add("Logged but not explained (writes and transaction control): " + string.Join("; ", skipped.Select(s => $"`{s}`")) + ".");
+            result.Notes.Add($"Logged on the {name} database but not explained (writes, transaction control, the bench's own): " + string.Join("; ", skipped.Select(s => $"`{s}`")) + ".");
         }
 
-        progress($"scale: {result.Plans.Count} query plans in {directory}; {result.Plans.Count(p => p.Suspicious)} to check");
+        progress($"scale: {name} database: {result.Plans.Count(p => p.Database == name)} query plans in {directory}; {result.Plans.Count(p => p.Database == name && p.Suspicious)} to check");
     }
-
-    private static int Plans(ScaleResult result) => result.Plans.Count;
 
     private static string? FindPostgresLog(BenchStack stack)
     {
@@ -226,7 +224,7 @@ internal static partial class ScaleBench
         }
     }
 
-    private static ScalePlan Summarize(string sql, string plan, string file)
+    private static ScalePlan Summarize(string database, string sql, string plan, string file)
     {
         var scans = ScanNode().Matches(plan)
             .Select(m => m.Groups["kind"].Value + (m.Groups["index"].Success ? " " + m.Groups["index"].Value : " on " + m.Groups["table"].Value))
@@ -237,6 +235,8 @@ internal static partial class ScaleBench
         var buffers = BuffersLine().Match(plan) is { Success: true } b ? b.Groups["buffers"].Value.Trim() : "–";
         double? ms = ExecutionTime().Match(plan) is { Success: true } t ? double.Parse(t.Groups["ms"].Value, CultureInfo.InvariantCulture) : null;
         return new ScalePlan(
+            database,
+            Label(sql),
             Label(sql).Replace('-', ' ') + ": `" + (sql.Length > 90 ? sql[..90] + "…" : sql) + "`",
             scans.Count == 0 ? (plan.StartsWith("EXPLAIN failed", StringComparison.Ordinal) ? plan.Trim() : "no table scan") : string.Join(", ", scans) + (sortedRows > 0 ? $"; sort of {sortedRows} rows" : string.Empty),
             buffers,

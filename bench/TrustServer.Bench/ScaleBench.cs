@@ -10,7 +10,7 @@ internal sealed record ScaleMeasurement(
     string Database, long Repositories, long TufFiles, long Changes, WrkResult? ColdTimestamp, WrkResult? ColdTargets, PublishResult? Publish, string? PublishPhases);
 
 /// <summary>One query TrustServer ran, as PostgreSQL logged it, and its plan on the big database.</summary>
-internal sealed record ScalePlan(string Query, string Scans, string Buffers, double? ExecutionMs, bool Suspicious, string File);
+internal sealed record ScalePlan(string Database, string Label, string Query, string Scans, string Buffers, double? ExecutionMs, bool Suspicious, string File);
 
 /// <summary>The data-at-scale row (issue 19 §5): both database sizes side by side, load times and query plans.</summary>
 internal sealed class ScaleResult
@@ -71,19 +71,23 @@ internal sealed class ScaleResult
         if (Plans.Count > 0)
         {
             text.AppendLine();
-            text.AppendLine("#### Query plans on the big database (EXPLAIN (ANALYZE, BUFFERS) of the SQL PostgreSQL logged; files in explain/)");
+            text.AppendLine("#### Query plans (EXPLAIN (ANALYZE, BUFFERS) of the SQL PostgreSQL logged, reads on a repository nothing read before; files in explain/)");
             text.AppendLine();
-            text.AppendLine("| query | scans | buffers | execution ms | verdict |");
-            text.AppendLine("|---|---|---|---:|---|");
-            foreach (var plan in Plans)
+            text.AppendLine("| query | scans on the big database | buffers small | buffers big | ms small | ms big | verdict |");
+            text.AppendLine("|---|---|---|---|---:|---:|---|");
+            foreach (var plan in Plans.Where(p => p.Database == "big"))
             {
+                var small = Plans.FirstOrDefault(p => p.Database == "small" && p.Label == plan.Label);
                 text.AppendLine(CultureInfo.InvariantCulture,
-                    $"| {plan.Query.Replace("|", "/", StringComparison.Ordinal)} | {plan.Scans} | {plan.Buffers} | {plan.ExecutionMs?.ToString("0.000", CultureInfo.InvariantCulture) ?? "–"} | {(plan.Suspicious ? "**check**" : "ok")} ({plan.File}) |");
+                    $"| {plan.Query.Replace("|", "/", StringComparison.Ordinal)} | {plan.Scans} | {small?.Buffers ?? "–"} | {plan.Buffers} | {Ms(small?.ExecutionMs)} | {Ms(plan.ExecutionMs)} "
+                    + $"| {(plan.Suspicious || small?.Suspicious == true ? "**check**" : "ok")} ({plan.File}) |");
             }
         }
 
         return text.ToString();
     }
+
+    private static string Ms(double? ms) => ms?.ToString("0.000", CultureInfo.InvariantCulture) ?? "–";
 
     private static string Get(WrkResult? r) => r is null
         ? "– | – | –"
@@ -159,7 +163,8 @@ internal static partial class ScaleBench
         }
 
         // Same number of cold requests per row on both sizes; each range has room for the requests sent while stopping.
-        var quotaPerThread = (small / 2 - connections - options.Threads) / options.Threads;
+        // The first and the last repository of each load are left for the query plans (ExplainAsync).
+        var quotaPerThread = ((small - 2) / 2 - connections - options.Threads) / options.Threads;
         if (quotaPerThread < 10)
         {
             throw new ArgumentException($"--scale-small-repos ({small}) is too small for {connections} connections.");
@@ -189,25 +194,32 @@ internal static partial class ScaleBench
         // --- small database ---
         await LoadAsync(data, 1, small, result, "small", progress, cancellationToken);
         await SettleAsync(stack, cpu, result, "small", progress, cancellationToken);
-        result.Measurements.Add(await MeasureAsync(options, stack, data, "small", 1, small, quotaPerThread, connections, rawDirectory, progress, cancellationToken));
+        result.Measurements.Add(await MeasureAsync(options, stack, data, "small", 2, small - 1, quotaPerThread, connections, rawDirectory, progress, cancellationToken));
+        await ExplainSafelyAsync(stack, data, "small", 1, small, resultsDirectory, result, progress, cancellationToken);
 
         // --- big database ---
         await LoadAsync(data, small + 1, big, result, "big", progress, cancellationToken);
         await SettleAsync(stack, cpu, result, "big", progress, cancellationToken);
         result.Measurements.Add(await MeasureAsync(options, stack, data, "big", small + 2, big - 1, quotaPerThread, connections, rawDirectory, progress, cancellationToken));
 
+        await ExplainSafelyAsync(stack, data, "big", small + 1, big, resultsDirectory, result, progress, cancellationToken);
+        result.LoadTimes.Add($"Whole scale row (template, both loads, settling, measurements, plans): {total.Elapsed.TotalMinutes:0.0} min.");
+        progress($"scale: done in {total.Elapsed.TotalMinutes:0.0} min");
+    }
+
+    // The measurements stay in the report when the plans cannot be had.
+    private static async Task ExplainSafelyAsync(
+        BenchStack stack, NpgsqlDataSource data, string name, int coldRepository, int captureRepository, string resultsDirectory, ScaleResult result, Action<string> progress, CancellationToken cancellationToken)
+    {
         try
         {
-            await ExplainAsync(stack, data, small + 1, big, resultsDirectory, result, progress, cancellationToken);
+            await ExplainAsync(stack, data, name, coldRepository, captureRepository, resultsDirectory, result, progress, cancellationToken);
         }
         catch (Exception ex) when (ex is NpgsqlException or IOException or HttpRequestException or InvalidOperationException)
         {
-            // The measurements above stay in the report.
-            result.Notes.Add("Query plans not captured: " + ex.Message);
+            result.Notes.Add($"Query plans of the {name} database not captured: {ex.Message}");
             progress("scale: query plans not captured: " + ex);
         }
-        result.LoadTimes.Add($"Whole scale row (template, both loads, settling, measurements, plans): {total.Elapsed.TotalMinutes:0.0} min.");
-        progress($"scale: done in {total.Elapsed.TotalMinutes:0.0} min");
     }
 
     private static string Gun(long n) => GunPrefix + n.ToString("D7", CultureInfo.InvariantCulture);
