@@ -180,7 +180,21 @@ internal static partial class ScaleBench
         var filesPerRepository = Math.Max(4, (int)Math.Ceiling((double)options.ScaleFiles / big));
         var updates = (filesPerRepository - 4 + 2) / 3;
         progress($"scale: publishing the template {TemplateGun} (init + {updates} updates = {4 + 3 * updates} files)");
-        var template = await Publishing.PrepareAsync(stack.Http, stack.TrustServer.Url, TemplateGun, updates, cancellationToken);
+        // The first key creation goes to a signer that may still be starting (JIT) on a busy machine: a few tries.
+        PreparedRepository? template = null;
+        for (var attempt = 1; template is null; attempt++)
+        {
+            try
+            {
+                template = await Publishing.PrepareAsync(stack.Http, stack.TrustServer.Url, TemplateGun, updates, cancellationToken);
+            }
+            catch (HttpRequestException ex) when (attempt < 3)
+            {
+                progress($"scale: preparing the template failed ({ex.Message}); trying again");
+                await Task.Delay(TimeSpan.FromSeconds(5), cancellationToken);
+            }
+        }
+
         await Publishing.InitializeAsync(stack.Http, stack.TrustServer.Url, [template], cancellationToken);
         var templatePublishes = await Publishing.RunAsync(stack.Http, stack.TrustServer.Url, [template], TimeSpan.FromMinutes(5), cancellationToken);
         if (templatePublishes.Failed > 0)
