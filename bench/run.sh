@@ -5,6 +5,7 @@
 #   bench/run.sh [--quick] [--duration <s>] [--publish-duration <s>] [--connections 16,64] [--read-runs 3] [--only <part>] [--help]
 #   (--only resign: the background re-signer's throughput, TrustServer only)
 #   (--only verify: the trust query rows, GET /api/trust/v1/targets?name= and POST verify, TrustServer only)
+#   (--only scale: cold GETs and publishes on a small and a bulk-loaded big database, query plans; TrustServer only)
 #
 # Installs what is missing (wrk, notary, PostgreSQL server binaries; apt, needs root or sudo), builds Release,
 # then runs bench/TrustServer.Bench. Results (raw wrk output, server logs, summary.md, summary.json) go to

@@ -24,6 +24,10 @@ internal sealed class BenchOptions
                                   publishes, uploads (large invalid uploads), growth,
                                   import (`TrustServer.Server import notary-db` from a synthetic notary-server database)
                                   or resign (background re-signer throughput; TrustServer only, embedded signer)
+                                  or scale (cold GETs and publishes on a small, then a bulk-loaded big database; query plans)
+          --scale-repos <n>       scale row: repositories of the big database (default 100000)
+          --scale-files <n>       scale row: tuf_files rows of the big database, at least (default 1000000)
+          --scale-small-repos <n> scale row: repositories of the small database, read once each per row (default 4000)
           --import-rows <n>       import row: tuf_files rows of the synthetic source, at least (default 100000;
                                   20000 with --quick)
           --resign-repos <n>      repositories due at once in the resign row (default 1000; 200 with --quick)
@@ -81,6 +85,18 @@ internal sealed class BenchOptions
 
     /// <summary>Whether the import row runs (<c>--only import</c>).</summary>
     public bool RunImport { get; private set; }
+
+    /// <summary>Whether only the data-at-scale row runs (<c>--only scale</c>, ScaleBench).</summary>
+    public bool RunScale { get; private set; }
+
+    /// <summary>Repositories of the scale row's big database.</summary>
+    public int ScaleRepositories { get; private set; } = 100_000;
+
+    /// <summary>tuf_files rows of the scale row's big database, at least.</summary>
+    public int ScaleFiles { get; private set; } = 1_000_000;
+
+    /// <summary>Repositories of the scale row's small database.</summary>
+    public int ScaleSmallRepositories { get; private set; } = 4_000;
 
     /// <summary>tuf_files rows of the import row's synthetic source (smaller by default with <c>--quick</c>).</summary>
     public int ImportRows => _importRows ?? (Quick ? 20_000 : 100_000);
@@ -170,6 +186,7 @@ internal sealed class BenchOptions
                     var only = Next();
                     options.FullRun = false;
                     options.OnlyTrustQueries = only == "verify";
+                    options.RunScale = only == "scale";
                     (options.RunReads, options.RunPublishes, options.RunUploads, options.RunGrowth, options.RunImport, options.RunResign) = only switch
                     {
                         "reads" or "verify" => (true, false, false, false, false, false),
@@ -178,8 +195,18 @@ internal sealed class BenchOptions
                         "growth" => (false, false, false, true, false, false),
                         "import" => (false, false, false, false, true, false),
                         "resign" => (false, false, false, false, false, true),
-                        var part => throw new ArgumentException($"--only: '{part}' is not 'reads', 'verify', 'publishes', 'uploads', 'growth', 'import' or 'resign'"),
+                        "scale" => (false, false, false, false, false, false),
+                        var part => throw new ArgumentException($"--only: '{part}' is not 'reads', 'verify', 'publishes', 'uploads', 'growth', 'import', 'resign' or 'scale'"),
                     };
+                    break;
+                case "--scale-repos":
+                    options.ScaleRepositories = Positive(Next(), "--scale-repos");
+                    break;
+                case "--scale-files":
+                    options.ScaleFiles = Positive(Next(), "--scale-files");
+                    break;
+                case "--scale-small-repos":
+                    options.ScaleSmallRepositories = Positive(Next(), "--scale-small-repos");
                     break;
                 case "--import-rows":
                     options._importRows = Positive(Next(), "--import-rows");

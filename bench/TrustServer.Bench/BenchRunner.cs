@@ -58,6 +58,11 @@ internal static class BenchRunner
         Progress($"TrustServer {stack.TrustServer.Url} (pid {stack.TrustServer.Process.Pid}), notary-server {stack.Reference.Url} (pid {stack.Reference.Process.Pid}), C0 {stack.Control.Url} (pid {stack.Control.Process.Pid})");
 
         var cpu = new CpuMonitor(CpuMonitor.FindPostmaster(stack.PostgresDescription));
+        if (options.RunScale)
+        {
+            await ScaleBench.RunAsync(options, stack, cpu, report, resultsDirectory, rawDirectory, Progress, cancellationToken);
+        }
+
         if (options.RunReads || options.RunUploads)
         {
             // The GET rows read, and the large-upload rows post to, a repository seeded by the real notary client.
@@ -331,7 +336,7 @@ internal static class BenchRunner
     }
 
     // Mean milliseconds per publish phase between two scrapes, e.g. "load 1.2, validate 3.4 (sign 2.0), commit 1.1".
-    private static string? PhaseBreakdown(Dictionary<string, double> before, Dictionary<string, double> after)
+    internal static string? PhaseBreakdown(Dictionary<string, double> before, Dictionary<string, double> after)
     {
         double? Mean(string phase)
         {

@@ -51,6 +51,9 @@ internal sealed class BenchStack : IDisposable
 
     public string PostgresDescription { get; private set; } = string.Empty;
 
+    /// <summary>TrustServer's metadata database (the scale row bulk-loads and explains queries there).</summary>
+    public string MetadataConnectionString { get; private set; } = string.Empty;
+
     public Target TrustServer { get; private set; } = null!;
 
     public ChildProcess TrustServerSigner { get; private set; } = null!;
@@ -179,6 +182,7 @@ internal sealed class BenchStack : IDisposable
         var postgres = await PostgresServer.GetAsync();
         PostgresDescription = postgres.Description;
         var tsMetadata = postgres.GetConnectionString(await postgres.CreateDatabaseAsync("bench_trustserver", cancellationToken));
+        MetadataConnectionString = tsMetadata;
         var tsKeys = postgres.GetConnectionString(await postgres.CreateDatabaseAsync("bench_trustserver_keys", cancellationToken));
         var refMetadata = postgres.GetConnectionString(await postgres.CreateDatabaseAsync("bench_notaryserver", cancellationToken));
         var refKeys = postgres.GetConnectionString(await postgres.CreateDatabaseAsync("bench_notarysigner", cancellationToken));

@@ -53,11 +53,19 @@ internal sealed partial class Report
 
     public List<string> Notes { get; } = [];
 
+    /// <summary>The data-at-scale row (<c>--only scale</c>), when it ran.</summary>
+    public ScaleResult? Scale { get; set; }
+
     /// <summary>Issue 19's checks, then those of earlier issues that still hold (labelled with their issue).</summary>
     public IReadOnlyList<TargetCheck> CheckTargets()
     {
         var checks = new List<TargetCheck> { OnePublisherCheck(), ReadRunsCheck(), RssCheck() };
         checks.AddRange(MoreChecks);
+        if (Scale is not null)
+        {
+            checks.AddRange(Scale.Checks());
+        }
+
         checks.Add(RowsCheck());
 
         var current = Reads.Where(c => c.Row.CurrentMetadata).ToList();
@@ -175,6 +183,11 @@ internal sealed partial class Report
 
         AppendOwnStackRows(text);
         AppendMoreSections(text);
+        if (Scale is not null)
+        {
+            text.Append(Scale.ToMarkdown());
+        }
+
         text.AppendLine();
         text.AppendLine("### Memory (VmRSS from /proc/<pid>/status, MiB)");
         text.AppendLine();
@@ -274,6 +287,7 @@ internal sealed partial class Report
         memory = Memory,
         growth = Growth,
         issue19 = Issue19Json(),
+        scale = Scale,
         targets = CheckTargets().Select(c => new { c.Target, c.Measured, verdict = c.Verdict }),
         notes = Notes,
     };

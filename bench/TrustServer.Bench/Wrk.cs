@@ -48,12 +48,21 @@ internal static class Wrk
     /// <param name="rawFile">Where wrk's output goes.</param>
     /// <param name="cancellationToken">Kills wrk when cancelled.</param>
     /// <param name="postJson">When set, every request is a POST of this JSON body (set once in the script: still no per-request Lua).</param>
+    /// <param name="requestScript">When set, Lua put before the done hook (e.g. request/response functions; per-request Lua).</param>
+    /// <param name="scriptArguments">Arguments passed to the script's init(args) (after <c>--</c>).</param>
+    /// <param name="interruptWhen">Polled every 20 ms: once true, wrk gets SIGINT and reports what it did so far
+    /// (a script that stops its threads early does not end wrk before the duration).</param>
     public static async Task<WrkResult> RunAsync(
-        string url, int threads, int connections, double seconds, string rawFile, CancellationToken cancellationToken, string? postJson = null)
+        string url, int threads, int connections, double seconds, string rawFile, CancellationToken cancellationToken, string? postJson = null,
+        string? requestScript = null, IReadOnlyList<string>? scriptArguments = null, Func<bool>? interruptWhen = null)
     {
         var executable = FindExecutable() ?? throw new InvalidOperationException("wrk is not installed: `apt-get install -y wrk` (bench/run.sh does this).");
-        var scriptFile = Path.Combine(Path.GetDirectoryName(rawFile)!, postJson is null ? "wrk-done.lua" : Path.GetFileNameWithoutExtension(rawFile) + ".lua");
-        if (postJson is not null)
+        var scriptFile = Path.Combine(Path.GetDirectoryName(rawFile)!, postJson is null && requestScript is null ? "wrk-done.lua" : Path.GetFileNameWithoutExtension(rawFile) + ".lua");
+        if (requestScript is not null)
+        {
+            await File.WriteAllTextAsync(scriptFile, requestScript + "\n" + Script, cancellationToken);
+        }
+        else if (postJson is not null)
         {
             var body = postJson.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
             await File.WriteAllTextAsync(scriptFile, $"wrk.method = \"POST\"\nwrk.body = \"{body}\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n{Script}", cancellationToken);
@@ -68,7 +77,7 @@ internal static class Wrk
         [
             "-t", threads.ToString(CultureInfo.InvariantCulture),
             "-c", connections.ToString(CultureInfo.InvariantCulture),
-            "-d", duration, "--timeout", "5s", "--latency", "-s", scriptFile, url,
+            "-d", duration, "--timeout", "5s", "--latency", "-s", scriptFile, url, .. (scriptArguments is null ? Array.Empty<string>() : ["--", .. scriptArguments]),
         ];
         var startInfo = new ProcessStartInfo(executable)
         {
@@ -88,6 +97,17 @@ internal static class Wrk
         var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
         try
         {
+            while (interruptWhen is not null && !process.HasExited && !interruptWhen())
+            {
+                await Task.Delay(20, cancellationToken);
+            }
+
+            if (interruptWhen is not null && !process.HasExited)
+            {
+                using var interrupt = Process.Start("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)]);
+                await interrupt.WaitForExitAsync(cancellationToken);
+            }
+
             await process.WaitForExitAsync(cancellationToken);
         }
         catch (OperationCanceledException)
