@@ -4,6 +4,7 @@
 #   bench/run.sh [--quick] [--duration <s>] [--publish-duration <s>] [--connections 16,64] [--only <part>] [--help]
 #   (--only resign: the background re-signer's throughput, TrustServer only)
 #   (--only verify: the trust query rows, GET /api/trust/v1/targets?name= and POST verify, TrustServer only)
+#   (--only startup: the published server's start-up time and RSS, --startup-runs 5; also part of a full run)
 #
 # Installs what is missing (wrk, notary, PostgreSQL server binaries; apt, needs root or sudo), builds Release,
 # then runs bench/TrustServer.Bench. Results (raw wrk output, server logs, summary.md, summary.json) go to

@@ -21,6 +21,7 @@ internal sealed class BenchOptions
                                   publishes, uploads (large invalid uploads), growth,
                                   import (`TrustServer.Server import notary-db` from a synthetic notary-server database)
                                   or resign (background re-signer throughput; TrustServer only, embedded signer)
+                                  or startup (the published server's start-up time and RSS: SQLite and PostgreSQL cases)
           --import-rows <n>       import row: tuf_files rows of the synthetic source, at least (default 100000)
           --resign-repos <n>      repositories due at once in the resign row (default 1000)
           --growth-publishes <n>  growth row: publishes to one repository whose targets.json grows by one target
@@ -30,6 +31,11 @@ internal sealed class BenchOptions
           --growth-target-padding <n>   bytes of custom data per target (default 0: ~100 B per target)
           --growth-no-reference   growth row on TrustServer only (not on notary-server)
           --growth-idle <s>       seconds of idling after the growth row before the last RSS sample (default 30)
+          --startup-runs <n>      start-up rows (--only startup; also part of a full run): starts per case (default 5)
+          --startup-publish-property <Name=Value>  an extra MSBuild property for the start-up row's dotnet publish
+                                  (repeatable; e.g. PublishReadyToRun=false for an A/B run)
+          --startup-published <dir>  start-up row: use this publish output (TrustServer.Server/, TrustServer.Signer/)
+                                  instead of publishing
           --results <dir>         where to keep raw output and the summary (default bench/results/<timestamp>)
           --help                  this text
 
@@ -101,6 +107,21 @@ internal sealed class BenchOptions
     /// <summary>Seconds the servers idle after the growth row before the last RSS sample.</summary>
     public double GrowthIdleSeconds { get; private set; } = 30;
 
+    /// <summary>Whether the start-up rows run (issue 19 target 6; a full run and <c>--only startup</c>).</summary>
+    public bool RunStartup { get; private set; } = true;
+
+    /// <summary>Whether only the start-up rows run (<c>--only startup</c>).</summary>
+    public bool OnlyStartup { get; private set; }
+
+    /// <summary>Starts of the published server per start-up case.</summary>
+    public int StartupRuns { get; private set; } = 5;
+
+    /// <summary>Extra MSBuild properties (<c>Name=Value</c>) of the start-up row's <c>dotnet publish</c>.</summary>
+    public List<string> StartupPublishProperties { get; } = [];
+
+    /// <summary>An existing publish output for the start-up row (no publish).</summary>
+    public string? StartupPublished { get; private set; }
+
     public string? ResultsDirectory { get; private set; }
 
     public bool ShowHelp { get; private set; }
@@ -155,8 +176,10 @@ internal sealed class BenchOptions
                         "growth" => (false, false, false, true, false, false),
                         "import" => (false, false, false, false, true, false),
                         "resign" => (false, false, false, false, false, true),
-                        var part => throw new ArgumentException($"--only: '{part}' is not 'reads', 'verify', 'publishes', 'uploads', 'growth', 'import' or 'resign'"),
+                        "startup" => (false, false, false, false, false, false),
+                        var part => throw new ArgumentException($"--only: '{part}' is not 'reads', 'verify', 'publishes', 'uploads', 'growth', 'import', 'resign' or 'startup'"),
                     };
+                    (options.RunStartup, options.OnlyStartup) = (only == "startup", only == "startup");
                     break;
                 case "--import-rows":
                     options.ImportRows = Positive(Next(), "--import-rows");
@@ -181,6 +204,15 @@ internal sealed class BenchOptions
                     break;
                 case "--growth-idle":
                     options.GrowthIdleSeconds = Seconds(Next());
+                    break;
+                case "--startup-runs":
+                    options.StartupRuns = Positive(Next(), "--startup-runs");
+                    break;
+                case "--startup-publish-property":
+                    options.StartupPublishProperties.Add(Next() is var property && property.Contains('=', StringComparison.Ordinal) ? property : throw new ArgumentException($"--startup-publish-property: '{property}' is not Name=Value"));
+                    break;
+                case "--startup-published":
+                    options.StartupPublished = Path.GetFullPath(Next());
                     break;
                 case "--results":
                     options.ResultsDirectory = Path.GetFullPath(Next());

@@ -48,6 +48,8 @@ internal sealed class Report
 
     public List<GrowthRun> Growth { get; } = [];
 
+    public List<StartupCase> Startup { get; } = [];
+
     public List<string> Notes { get; } = [];
 
     public IReadOnlyList<TargetCheck> CheckTargets()
@@ -96,6 +98,8 @@ internal sealed class Report
                 ratio is null ? "not measured" : $"{Mib(last.RssKiB)} vs {Mib(first!.RssKiB)} MiB = {ratio:F2}x" + (growth.Failed > 0 ? $"; {growth.Failed} publishes failed" : string.Empty),
                 ratio is null ? null : ratio <= 1.3 && growth.Failed == 0));
         }
+
+        checks.AddRange(StartupBench.TargetChecks(Startup));
 
         var server = Memory.FirstOrDefault(m => m.Process == "TrustServer server")?.AfterPublishesKiB;
         var notary = Memory.FirstOrDefault(m => m.Process == "notary-server")?.AfterPublishesKiB;
@@ -181,6 +185,8 @@ internal sealed class Report
                 }
             }
         }
+
+        StartupBench.AppendMarkdown(text, Startup);
 
         text.AppendLine();
         text.AppendLine("### Memory (VmRSS from /proc/<pid>/status, MiB)");
@@ -275,6 +281,7 @@ internal sealed class Report
         largeUploads = LargeUploads,
         memory = Memory,
         growth = Growth,
+        startup = Startup.Select(c => new { c.Name, medianMs = c.MedianWallMs, maxMs = c.MaxWallMs, medianCpuMs = c.MedianCpuMs, medianRssKiB = c.MedianRssKiB, maxRssKiB = c.MaxRssKiB, runs = c.Runs.Select(r => new { r.WallMs, r.CpuMs, r.RssKiB, r.Phases }) }),
         targets = CheckTargets().Select(c => new { c.Target, c.Measured, verdict = c.Verdict }),
         notes = Notes,
     };
