@@ -249,8 +249,10 @@ internal static class StartupBench
     {
         var port = TestPorts.GetFreeTcpPort();
         var url = new Uri($"{scheme}://127.0.0.1:{port}{ReadinessPath}");
-        var slug = new string([.. name.Where(char.IsLetterOrDigit).Take(24)]).ToLowerInvariant();
+        // One log per start (the phases are read back from it; ChildProcess appends).
+        var slug = new string([.. name.Where(char.IsLetterOrDigit)]).ToLowerInvariant();
         var logPath = Path.Combine(logDirectory, $"{slug}-{index}.log");
+        File.Delete(logPath);
 
         // The bench's own HTTP stack is warm before the clock starts (a refused connection costs microseconds).
         await TryGetAsync(http, url, cancellationToken);
