@@ -6,6 +6,7 @@
 #   (--only resign: the background re-signer's throughput, TrustServer only)
 #   (--only verify: the trust query rows, GET /api/trust/v1/targets?name= and POST verify, TrustServer only)
 #   (--only scale: cold GETs and publishes on a small and a bulk-loaded big database, query plans; TrustServer only)
+#   (--only startup: the published server's start-up time and RSS, --startup-runs 5; also part of a full run)
 #
 # Installs what is missing (wrk, notary, PostgreSQL server binaries; apt, needs root or sudo), builds Release,
 # then runs bench/TrustServer.Bench. Results (raw wrk output, server logs, summary.md, summary.json) go to

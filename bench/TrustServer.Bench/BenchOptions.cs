@@ -25,6 +25,7 @@ internal sealed class BenchOptions
                                   import (`TrustServer.Server import notary-db` from a synthetic notary-server database)
                                   or resign (background re-signer throughput; TrustServer only, embedded signer)
                                   or scale (cold GETs and publishes on a small, then a bulk-loaded big database; query plans)
+                                  or startup (the published server's start-up time and RSS: SQLite and PostgreSQL cases)
           --scale-repos <n>       scale row: repositories of the big database (default 100000)
           --scale-files <n>       scale row: tuf_files rows of the big database, at least (default 1000000)
           --scale-small-repos <n> scale row: repositories of the small database, read once each per row (default 4000)
@@ -38,6 +39,11 @@ internal sealed class BenchOptions
           --growth-target-padding <n>   bytes of custom data per target (default 0: ~100 B per target)
           --growth-no-reference   growth row on TrustServer only (not on notary-server)
           --growth-idle <s>       seconds of idling after the growth row before the last RSS sample (default 30)
+          --startup-runs <n>      start-up rows (--only startup; also part of a full run): starts per case (default 5)
+          --startup-publish-property <Name=Value>  an extra MSBuild property for the start-up row's dotnet publish
+                                  (repeatable; e.g. PublishReadyToRun=false for an A/B run)
+          --startup-published <dir>  start-up row: use this publish output (TrustServer.Server/, TrustServer.Signer/)
+                                  instead of publishing
           --results <dir>         where to keep raw output and the summary (default bench/results/<timestamp>)
           --help                  this text
 
@@ -133,6 +139,21 @@ internal sealed class BenchOptions
     /// <summary>Seconds the servers idle after the growth row before the last RSS sample.</summary>
     public double GrowthIdleSeconds { get; private set; } = 30;
 
+    /// <summary>Whether the start-up rows run (issue 19 target 6; a full run and <c>--only startup</c>).</summary>
+    public bool RunStartup { get; private set; } = true;
+
+    /// <summary>Whether only the start-up rows run (<c>--only startup</c>).</summary>
+    public bool OnlyStartup { get; private set; }
+
+    /// <summary>Starts of the published server per start-up case.</summary>
+    public int StartupRuns { get; private set; } = 5;
+
+    /// <summary>Extra MSBuild properties (<c>Name=Value</c>) of the start-up row's <c>dotnet publish</c>.</summary>
+    public List<string> StartupPublishProperties { get; } = [];
+
+    /// <summary>An existing publish output for the start-up row (no publish).</summary>
+    public string? StartupPublished { get; private set; }
+
     public string? ResultsDirectory { get; private set; }
 
     public bool ShowHelp { get; private set; }
@@ -196,8 +217,10 @@ internal sealed class BenchOptions
                         "import" => (false, false, false, false, true, false),
                         "resign" => (false, false, false, false, false, true),
                         "scale" => (false, false, false, false, false, false),
-                        var part => throw new ArgumentException($"--only: '{part}' is not 'reads', 'verify', 'publishes', 'uploads', 'growth', 'import', 'resign' or 'scale'"),
+                        "startup" => (false, false, false, false, false, false),
+                        var part => throw new ArgumentException($"--only: '{part}' is not 'reads', 'verify', 'publishes', 'uploads', 'growth', 'import', 'resign', 'scale' or 'startup'"),
                     };
+                    (options.RunStartup, options.OnlyStartup) = (only == "startup", only == "startup");
                     break;
                 case "--scale-repos":
                     options.ScaleRepositories = Positive(Next(), "--scale-repos");
@@ -231,6 +254,15 @@ internal sealed class BenchOptions
                     break;
                 case "--growth-idle":
                     options.GrowthIdleSeconds = Seconds(Next());
+                    break;
+                case "--startup-runs":
+                    options.StartupRuns = Positive(Next(), "--startup-runs");
+                    break;
+                case "--startup-publish-property":
+                    options.StartupPublishProperties.Add(Next() is var property && property.Contains('=', StringComparison.Ordinal) ? property : throw new ArgumentException($"--startup-publish-property: '{property}' is not Name=Value"));
+                    break;
+                case "--startup-published":
+                    options.StartupPublished = Path.GetFullPath(Next());
                     break;
                 case "--results":
                     options.ResultsDirectory = Path.GetFullPath(Next());

@@ -53,6 +53,17 @@ internal static class BenchRunner
         Progress(report.Machine);
         Progress("note: wrk, the servers, their signers and PostgreSQL share this machine's cores.");
 
+        // Start-up of the published server (issue 19 target 6), before the load stack exists.
+        if (options.RunStartup)
+        {
+            report.Startup.AddRange(await StartupBench.RunAsync(options, resultsDirectory, Progress, cancellationToken));
+            if (options.OnlyStartup)
+            {
+                await StartupBench.WriteReportAsync(report, resultsDirectory);
+                return;
+            }
+        }
+
         using var stack = await BenchStack.StartAsync(logDirectory, Progress, cancellationToken);
         Progress($"PostgreSQL: {stack.PostgresDescription}");
         Progress($"TrustServer {stack.TrustServer.Url} (pid {stack.TrustServer.Process.Pid}), notary-server {stack.Reference.Url} (pid {stack.Reference.Process.Pid}), C0 {stack.Control.Url} (pid {stack.Control.Process.Pid})");

@@ -51,6 +51,8 @@ internal sealed partial class Report
 
     public List<GrowthRun> Growth { get; } = [];
 
+    public List<StartupCase> Startup { get; } = [];
+
     public List<string> Notes { get; } = [];
 
     /// <summary>The data-at-scale row (<c>--only scale</c>), when it ran.</summary>
@@ -66,6 +68,7 @@ internal sealed partial class Report
             checks.AddRange(Scale.Checks());
         }
 
+        checks.AddRange(StartupBench.TargetChecks(Startup));
         checks.Add(RowsCheck());
 
         var current = Reads.Where(c => c.Row.CurrentMetadata).ToList();
@@ -187,6 +190,7 @@ internal sealed partial class Report
         {
             text.Append(Scale.ToMarkdown());
         }
+        StartupBench.AppendMarkdown(text, Startup);
 
         text.AppendLine();
         text.AppendLine("### Memory (VmRSS from /proc/<pid>/status, MiB)");
@@ -288,6 +292,7 @@ internal sealed partial class Report
         growth = Growth,
         issue19 = Issue19Json(),
         scale = Scale,
+        startup = Startup.Select(c => new { c.Name, medianMs = c.MedianWallMs, maxMs = c.MaxWallMs, medianCpuMs = c.MedianCpuMs, medianRssKiB = c.MedianRssKiB, maxRssKiB = c.MaxRssKiB, runs = c.Runs.Select(r => new { r.WallMs, r.CpuMs, r.RssKiB, r.Phases }) }),
         targets = CheckTargets().Select(c => new { c.Target, c.Measured, verdict = c.Verdict }),
         notes = Notes,
     };

@@ -11,9 +11,13 @@ COPY src/TrustServer.Tuf/TrustServer.Tuf.csproj src/TrustServer.Tuf/
 COPY src/TrustServer.Data/TrustServer.Data.csproj src/TrustServer.Data/
 COPY src/TrustServer.Signing/TrustServer.Signing.csproj src/TrustServer.Signing/
 COPY src/TrustServer.Signer/TrustServer.Signer.csproj src/TrustServer.Signer/
-RUN dotnet restore src/TrustServer.Signer/TrustServer.Signer.csproj
+# The runtime of the target platform (buildx's TARGETARCH: amd64 or arm64): the publish precompiles ReadyToRun code
+# for it (start-up, README "Start-up"); the image stays framework-dependent on the aspnet runtime image.
+ARG TARGETARCH
+RUN echo "linux-$([ "$TARGETARCH" = arm64 ] && echo arm64 || echo x64)" > /tmp/rid \
+ && dotnet restore src/TrustServer.Signer/TrustServer.Signer.csproj -r "$(cat /tmp/rid)"
 COPY src/ src/
-RUN dotnet publish src/TrustServer.Signer/TrustServer.Signer.csproj -c Release --no-restore -o /app /p:UseAppHost=false
+RUN dotnet publish src/TrustServer.Signer/TrustServer.Signer.csproj -c Release -r "$(cat /tmp/rid)" --no-restore -o /app /p:UseAppHost=false
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app

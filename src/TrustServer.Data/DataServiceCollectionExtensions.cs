@@ -103,7 +103,7 @@ public static class DataServiceCollectionExtensions
         }
 
         await using var db = await services.GetRequiredService<IMetadataDbContextFactory>().CreateAsync(cancellationToken).ConfigureAwait(false);
-        await db.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+        await db.Database.MigrateIfPendingAsync(cancellationToken).ConfigureAwait(false);
 
         if (settings.Provider == StorageProvider.Sqlite && !IsInMemory(new SqliteConnectionStringBuilder(settings.ConnectionString)))
         {

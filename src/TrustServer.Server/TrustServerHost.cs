@@ -113,10 +113,13 @@ public static class TrustServerHost
         }
 
         var migrateOnly = args.Length > 0 && args[0] == "migrate";
+        var timeline = new StartupTimeline();
         try
         {
             await using var app = Build(migrateOnly ? args[1..] : args);
+            timeline.Mark("host built");
             app.Services.ValidateOptions();
+            timeline.Mark("configuration validated");
             if (migrateOnly)
             {
                 await app.Services.MigrateDatabasesAsync(CancellationToken.None);
@@ -124,9 +127,11 @@ public static class TrustServerHost
                 return 0;
             }
 
-            await app.PrepareDatabasesAsync(CancellationToken.None);
+            await app.PrepareDatabasesAsync(CancellationToken.None, timeline);
             await StartListeningAsync(app);
+            timeline.Mark("listening (Kestrel started: certificates loaded, ports bound; hosted services started)");
             ServerBanner.Print(app);
+            timeline.Log(app.Services);
             await app.WaitForShutdownAsync();
             return 0;
         }

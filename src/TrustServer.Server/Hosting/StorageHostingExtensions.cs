@@ -65,12 +65,14 @@ internal static class StorageHostingExtensions
     }
 
     /// <summary>The <c>migrate</c> command: metadata database, then (embedded signing) the key store's tables.</summary>
-    public static async Task MigrateDatabasesAsync(this IServiceProvider services, CancellationToken cancellationToken)
+    public static async Task MigrateDatabasesAsync(this IServiceProvider services, CancellationToken cancellationToken, StartupTimeline? timeline = null)
     {
         await services.MigrateMetadataDatabaseAsync(cancellationToken);
+        timeline?.Mark("metadata database migrated");
         if (services.GetService<KeyStore>() is not null)
         {
             await services.MigrateKeyDatabaseAsync(cancellationToken);
+            timeline?.Mark("key database migrated");
         }
     }
 
@@ -79,9 +81,10 @@ internal static class StorageHostingExtensions
     /// unreadable TLS material for a remote signer, or a PKCS#11 token that cannot be opened (module, token, PIN) or
     /// cannot make keys of <c>Signing:KeyAlgorithm</c>, stops the start (fail closed).
     /// </summary>
-    public static async Task PrepareDatabasesAsync(this WebApplication app, CancellationToken cancellationToken)
+    public static async Task PrepareDatabasesAsync(this WebApplication app, CancellationToken cancellationToken, StartupTimeline? timeline = null)
     {
         _ = app.Services.ResolveConfigured<ISigningService>();
+        timeline?.Mark("signing service resolved (remote signer TLS material or key store)");
         try
         {
             if (app.Services.OpenKeyToken() is { SupportsEd25519: false } token && SigningOf(app.Services).KeyAlgorithm == KeyType.Ed25519)
@@ -96,7 +99,7 @@ internal static class StorageHostingExtensions
 
         if (app.Services.GetRequiredService<IOptions<StorageOptions>>().Value.MigrateOnStartup)
         {
-            await app.Services.MigrateDatabasesAsync(cancellationToken);
+            await app.Services.MigrateDatabasesAsync(cancellationToken, timeline);
         }
     }
 

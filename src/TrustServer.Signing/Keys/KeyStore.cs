@@ -87,7 +87,7 @@ public sealed partial class KeyStore
     {
         _contexts.EnsureSqliteFile(_logger);
         await using var context = _contexts.Create();
-        await context.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+        await context.Database.MigrateIfPendingAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
