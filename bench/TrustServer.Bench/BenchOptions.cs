@@ -21,6 +21,9 @@ internal sealed class BenchOptions
                                   publishes, uploads (large invalid uploads), growth,
                                   import (`TrustServer.Server import notary-db` from a synthetic notary-server database)
                                   or resign (background re-signer throughput; TrustServer only, embedded signer)
+          --only bigrepo          the big-repository rows only (issue 19 target 4; they also run with the publish rows): one
+                                  publisher, consecutive updates to a 3-target and a --bigrepo-targets repository
+          --bigrepo-targets <n>   targets in the big repository (default 2000, ~190 KB targets.json)
           --import-rows <n>       import row: tuf_files rows of the synthetic source, at least (default 100000)
           --resign-repos <n>      repositories due at once in the resign row (default 1000)
           --growth-publishes <n>  growth row: publishes to one repository whose targets.json grows by one target
@@ -101,6 +104,12 @@ internal sealed class BenchOptions
     /// <summary>Seconds the servers idle after the growth row before the last RSS sample.</summary>
     public double GrowthIdleSeconds { get; private set; } = 30;
 
+    /// <summary>Whether only the big-repository rows run (<c>--only bigrepo</c>); they also run with the publish rows.</summary>
+    public bool BigRepoOnly { get; private set; }
+
+    /// <summary>Targets in the big repository of the big-repository rows.</summary>
+    public int BigRepoTargets { get; private set; } = 2_000;
+
     public string? ResultsDirectory { get; private set; }
 
     public bool ShowHelp { get; private set; }
@@ -143,6 +152,14 @@ internal sealed class BenchOptions
                     break;
                 case "--parallel-repos":
                     options.ParallelRepositories = Positive(Next(), "--parallel-repos");
+                    break;
+                case "--only" when i + 1 < args.Length && args[i + 1] == "bigrepo":
+                    i++;
+                    options.BigRepoOnly = true;
+                    (options.RunReads, options.RunPublishes, options.RunUploads) = (false, false, false);
+                    break;
+                case "--bigrepo-targets":
+                    options.BigRepoTargets = Positive(Next(), "--bigrepo-targets");
                     break;
                 case "--only":
                     var only = Next();

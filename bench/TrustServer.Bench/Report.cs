@@ -48,6 +48,8 @@ internal sealed class Report
 
     public List<GrowthRun> Growth { get; } = [];
 
+    public List<BigRepoRow> BigRepo { get; } = [];
+
     public List<string> Notes { get; } = [];
 
     public IReadOnlyList<TargetCheck> CheckTargets()
@@ -97,6 +99,8 @@ internal sealed class Report
                 ratio is null ? null : ratio <= 1.3 && growth.Failed == 0));
         }
 
+        checks.AddRange(BigRepoBench.Checks(BigRepo));
+
         var server = Memory.FirstOrDefault(m => m.Process == "TrustServer server")?.AfterPublishesKiB;
         var notary = Memory.FirstOrDefault(m => m.Process == "notary-server")?.AfterPublishesKiB;
         var rss = server is null || notary is null || notary == 0 ? (double?)null : (double)server.Value / notary.Value;
@@ -140,6 +144,8 @@ internal sealed class Report
             text.AppendLine(CultureInfo.InvariantCulture,
                 $"| {name} | {Pub(ours)} | {Ms(ours?.P50Ms)} | {Ms(ours?.P99Ms)} | {Pub(reference)} | {Ms(reference?.P50Ms)} | {Ms(reference?.P99Ms)} | {Format(ratio, "0.00'x'")} |");
         }
+
+        BigRepoBench.AppendMarkdown(text, BigRepo);
 
         if (LargeUploads.Count > 0)
         {
@@ -254,6 +260,17 @@ internal sealed class Report
                 }
             }
         }
+
+        foreach (var row in BigRepo)
+        {
+            foreach (var (server, result) in new[] { ("TrustServer", row.TrustServer), ("notary-server", row.Reference) })
+            {
+                if (result?.Cpu is { } cpu)
+                {
+                    yield return ($"bigrepo, {row.Name}", server, cpu);
+                }
+            }
+        }
     }
 
     public object ToJson() => new
@@ -275,6 +292,7 @@ internal sealed class Report
         largeUploads = LargeUploads,
         memory = Memory,
         growth = Growth,
+        bigRepo = BigRepo,
         targets = CheckTargets().Select(c => new { c.Target, c.Measured, verdict = c.Verdict }),
         notes = Notes,
     };
