@@ -141,7 +141,7 @@ internal sealed record PublishPhases(double? Load, double? Validate, double? Sig
 internal sealed record BigRepoRow(string Name, int Targets, long TargetsBytes, PublishResult? TrustServer, PublishPhases? Phases, PublishResult? Reference);
 
 /// <summary>
-/// The big-repository rows (issue 19 target 4): one publisher, consecutive updates, each adding one target (new
+/// The big-repository rows (issue 19 target 4): one publisher, consecutive updates, each changing one target (new
 /// targets and snapshot signed by this tool, the timestamp by the server), to a repository of 3 targets and to one of
 /// <c>--bigrepo-targets</c> (default 2,000: targets.json ~190 KB), on TrustServer and on notary-server. Uploads are
 /// built before timing (<see cref="FixedSizeRepository"/>); a few unrecorded updates warm each repository up first.
@@ -242,7 +242,7 @@ internal static class BigRepoBench
         }
 
         text.AppendLine();
-        text.AppendLine("### Big repositories: one publisher, consecutive updates adding one target each (latency in ms, client-observed, keep-alive)");
+        text.AppendLine("### Big repositories: one publisher, consecutive updates changing one target each (latency in ms, client-observed, keep-alive)");
         text.AppendLine();
         text.AppendLine("| repository | targets.json KiB | TrustServer publishes/s | p50 | p99 | server-side load / validate (sign) / commit = sum; whole request | notary-server publishes/s | p50 | p99 |");
         text.AppendLine("|---|---:|---:|---:|---:|---|---:|---:|---:|");

@@ -147,36 +147,4 @@ public sealed record FileMeta(long Length, IReadOnlyDictionary<string, byte[]> H
 
         return result;
     }
-
-    /// <summary>
-    /// <see cref="MapFromJson(JsonObject, string, string)"/> for the member's value given as its bytes (of kind
-    /// <paramref name="kind"/>, checked by the outline it comes from): each entry is built and read on its own.
-    /// </summary>
-    internal static Dictionary<string, FileMeta> MapFromJson(ReadOnlySpan<byte> value, JsonValueKind kind, string key, string context)
-    {
-        var result = new Dictionary<string, FileMeta>(StringComparer.Ordinal);
-        if (kind == JsonValueKind.Null)
-        {
-            return result;
-        }
-
-        if (kind != JsonValueKind.Object)
-        {
-            throw new TufFormatException($"{context}.{key} must be an object, not {JsonValue.Describe(kind)}");
-        }
-
-        // Of duplicate names only the last value is read, at the place of the first (as the tree keeps them).
-        var entries = new Dictionary<string, JsonOutlineEntry>(StringComparer.Ordinal);
-        foreach (var entry in JsonParser.Outline(value).Children)
-        {
-            entries[entry.Key!] = entry;
-        }
-
-        foreach (var (name, entry) in entries)
-        {
-            result[name] = FromJson(JsonParser.Parse(value.Slice(entry.Offset, entry.Length)), $"{context}.{key}[{name}]");
-        }
-
-        return result;
-    }
 }

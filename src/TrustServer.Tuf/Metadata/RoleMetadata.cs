@@ -171,9 +171,9 @@ public sealed class TargetsMetadata : RoleMetadata
     private TargetsMetadata(SignedEnvelope envelope, string role)
         : base(envelope)
     {
-        var (body, targets) = SignedMembers(envelope, role);
+        var body = envelope.Signed;
         Role = role;
-        Targets = targets;
+        Targets = FileMeta.MapFromJson(body, "targets", role);
         var delegations = JsonRead.OptionalObject(body, "delegations", role);
         DelegationKeys = ReadKeys(delegations is null ? null : JsonRead.OptionalObject(delegations, "keys", $"{role}.delegations"), $"{role}.delegations.keys");
         var roles = new List<RoleKeys>();
@@ -221,34 +221,6 @@ public sealed class TargetsMetadata : RoleMetadata
         }
 
         return targets;
-    }
-
-    // The body without its targets map, and the map. Unless the envelope's tree is built already, the members are built
-    // one at a time from the outline and the map entry by entry, so a file of thousands of targets never becomes one
-    // tree (the same values, errors and last-one-wins duplicates as reading them from the tree).
-    private static (JsonObject Body, Dictionary<string, FileMeta> Targets) SignedMembers(SignedEnvelope envelope, string role)
-    {
-        if (envelope.HasSignedTree)
-        {
-            return (envelope.Signed, FileMeta.MapFromJson(envelope.Signed, "targets", role));
-        }
-
-        var source = envelope.SignedSourceBytes.Span;
-        var body = new JsonObject();
-        JsonOutlineEntry? targets = null;
-        foreach (var member in envelope.SignedOutline.Children)
-        {
-            if (member.Key == "targets")
-            {
-                targets = member;
-            }
-            else
-            {
-                body.Set(member.Key!, JsonParser.Parse(source.Slice(member.Offset, member.Length)));
-            }
-        }
-
-        return (body, targets is { } entry ? FileMeta.MapFromJson(source.Slice(entry.Offset, entry.Length), entry.Kind, "targets", role) : []);
     }
 
     /// <summary>A directly delegated role resolved to its keys, or null when this file does not delegate it.</summary>

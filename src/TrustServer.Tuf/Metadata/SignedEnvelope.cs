@@ -30,12 +30,11 @@ public sealed class SignedEnvelope
     private JsonObject? _signed;
     private byte[]? _canonicalSigned;
 
-    private SignedEnvelope(byte[] bytes, int signedOffset, int signedLength, JsonOutline signedOutline, JsonObject header, IReadOnlyList<TufSignature> signatures)
+    private SignedEnvelope(byte[] bytes, int signedOffset, int signedLength, JsonObject header, IReadOnlyList<TufSignature> signatures)
     {
         Bytes = bytes;
         _signedOffset = signedOffset;
         _signedLength = signedLength;
-        SignedOutline = signedOutline;
         _header = header;
         Signatures = signatures;
     }
@@ -45,12 +44,6 @@ public sealed class SignedEnvelope
 
     /// <summary>The parsed <c>signed</c> object (built on first use).</summary>
     public JsonObject Signed => _signed ??= (JsonObject)JsonParser.Parse(SignedSourceBytes.Span);
-
-    /// <summary>The members of <c>signed</c>, checked and located in <see cref="SignedSourceBytes"/> but not built.</summary>
-    internal JsonOutline SignedOutline { get; }
-
-    /// <summary>Whether the <see cref="Signed"/> tree has been built.</summary>
-    internal bool HasSignedTree => _signed is not null;
 
     /// <summary>The signatures in file order.</summary>
     public IReadOnlyList<TufSignature> Signatures { get; }
@@ -131,7 +124,7 @@ public sealed class SignedEnvelope
             }
         }
 
-        var envelope = new SignedEnvelope(bytes, signedEntry.Offset, signedEntry.Length, signedOutline, header, signatures);
+        var envelope = new SignedEnvelope(bytes, signedEntry.Offset, signedEntry.Length, header, signatures);
         _ = envelope.Type;
         _ = envelope.Version;
         _ = envelope.Expires;
