@@ -26,6 +26,9 @@ internal sealed class BenchOptions
                                   or resign (background re-signer throughput; TrustServer only, embedded signer)
                                   or scale (cold GETs and publishes on a small, then a bulk-loaded big database; query plans)
                                   or startup (the published server's start-up time and RSS: SQLite and PostgreSQL cases)
+          --only bigrepo          the big-repository rows only (issue 19 target 4; they also run with the publish rows): one
+                                  publisher, consecutive updates to a 3-target and a --bigrepo-targets repository
+          --bigrepo-targets <n>   targets in the big repository (default 2000, ~190 KB targets.json)
           --scale-repos <n>       scale row: repositories of the big database (default 100000)
           --scale-files <n>       scale row: tuf_files rows of the big database, at least (default 1000000)
           --scale-small-repos <n> scale row: repositories of the small database, read once each per row (default 4000)
@@ -154,6 +157,12 @@ internal sealed class BenchOptions
     /// <summary>An existing publish output for the start-up row (no publish).</summary>
     public string? StartupPublished { get; private set; }
 
+    /// <summary>Whether only the big-repository rows run (<c>--only bigrepo</c>); they also run with the publish rows.</summary>
+    public bool BigRepoOnly { get; private set; }
+
+    /// <summary>Targets in the big repository of the big-repository rows.</summary>
+    public int BigRepoTargets { get; private set; } = 2_000;
+
     public string? ResultsDirectory { get; private set; }
 
     public bool ShowHelp { get; private set; }
@@ -203,11 +212,15 @@ internal sealed class BenchOptions
                 case "--read-runs":
                     options.ReadRuns = Positive(Next(), "--read-runs");
                     break;
+                case "--bigrepo-targets":
+                    options.BigRepoTargets = Positive(Next(), "--bigrepo-targets");
+                    break;
                 case "--only":
                     var only = Next();
                     options.FullRun = false;
                     options.OnlyTrustQueries = only == "verify";
                     options.RunScale = only == "scale";
+                    options.BigRepoOnly = only == "bigrepo";
                     (options.RunReads, options.RunPublishes, options.RunUploads, options.RunGrowth, options.RunImport, options.RunResign) = only switch
                     {
                         "reads" or "verify" => (true, false, false, false, false, false),
@@ -216,9 +229,8 @@ internal sealed class BenchOptions
                         "growth" => (false, false, false, true, false, false),
                         "import" => (false, false, false, false, true, false),
                         "resign" => (false, false, false, false, false, true),
-                        "scale" => (false, false, false, false, false, false),
-                        "startup" => (false, false, false, false, false, false),
-                        var part => throw new ArgumentException($"--only: '{part}' is not 'reads', 'verify', 'publishes', 'uploads', 'growth', 'import', 'resign', 'scale' or 'startup'"),
+                        "scale" or "startup" or "bigrepo" => (false, false, false, false, false, false),
+                        var part => throw new ArgumentException($"--only: '{part}' is not 'reads', 'verify', 'publishes', 'uploads', 'growth', 'import', 'resign', 'scale', 'startup' or 'bigrepo'"),
                     };
                     (options.RunStartup, options.OnlyStartup) = (only == "startup", only == "startup");
                     break;

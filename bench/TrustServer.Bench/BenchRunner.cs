@@ -100,6 +100,11 @@ internal static class BenchRunner
             await MeasurePublishesAsync(options, stack, cpu, report, Progress, cancellationToken);
         }
 
+        if (options.RunPublishes || options.BigRepoOnly)
+        {
+            await BigRepoBench.RunAsync(options, stack, cpu, report, Progress, cancellationToken);
+        }
+
         if (options.RunUploads)
         {
             await LargeUploads.MeasureAsync(stack, Seeder.Gun, report, Progress, cancellationToken);

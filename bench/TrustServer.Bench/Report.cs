@@ -53,6 +53,8 @@ internal sealed partial class Report
 
     public List<StartupCase> Startup { get; } = [];
 
+    public List<BigRepoRow> BigRepo { get; } = [];
+
     public List<string> Notes { get; } = [];
 
     /// <summary>The data-at-scale row (<c>--only scale</c>), when it ran.</summary>
@@ -68,6 +70,7 @@ internal sealed partial class Report
             checks.AddRange(Scale.Checks());
         }
 
+        checks.AddRange(BigRepoBench.Checks(BigRepo));
         checks.AddRange(StartupBench.TargetChecks(Startup));
         checks.Add(RowsCheck());
 
@@ -142,6 +145,7 @@ internal sealed partial class Report
         }
 
         AppendPublishPhases(text);
+        BigRepoBench.AppendMarkdown(text, BigRepo);
 
         if (LargeUploads.Count > 0)
         {
@@ -269,6 +273,17 @@ internal sealed partial class Report
                 }
             }
         }
+
+        foreach (var row in BigRepo)
+        {
+            foreach (var (server, result) in new[] { ("TrustServer", row.TrustServer), ("notary-server", row.Reference) })
+            {
+                if (result?.Cpu is { } cpu)
+                {
+                    yield return ($"bigrepo, {row.Name}", server, cpu);
+                }
+            }
+        }
     }
 
     public object ToJson() => new
@@ -293,6 +308,7 @@ internal sealed partial class Report
         issue19 = Issue19Json(),
         scale = Scale,
         startup = Startup.Select(c => new { c.Name, medianMs = c.MedianWallMs, maxMs = c.MaxWallMs, medianCpuMs = c.MedianCpuMs, medianRssKiB = c.MedianRssKiB, maxRssKiB = c.MaxRssKiB, runs = c.Runs.Select(r => new { r.WallMs, r.CpuMs, r.RssKiB, r.Phases }) }),
+        bigRepo = BigRepo,
         targets = CheckTargets().Select(c => new { c.Target, c.Measured, verdict = c.Verdict }),
         notes = Notes,
     };

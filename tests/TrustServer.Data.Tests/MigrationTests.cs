@@ -40,11 +40,11 @@ public abstract class MigrationTests
 
         await using var db = await services.GetRequiredService<IMetadataDbContextFactory>().CreateAsync(CancellationToken.None);
         Assert.Empty(await db.Database.GetPendingMigrationsAsync());
-        Assert.Equal(["InitialCreate", "AddAuditLog", "AddWebhookOutbox"], (await db.Database.GetAppliedMigrationsAsync()).Select(m => m[(m.IndexOf('_', StringComparison.Ordinal) + 1)..]));
+        Assert.Equal(["InitialCreate", "AddAuditLog", "AddWebhookOutbox", "CompressMetadataWithLz4"], (await db.Database.GetAppliedMigrationsAsync()).Select(m => m[(m.IndexOf('_', StringComparison.Ordinal) + 1)..]));
 
         await using var connection = Connect(connectionString);
         await connection.OpenAsync();
-        Assert.Equal(3L, await ScalarAsync(connection, $"SELECT count(*) FROM {MetadataDbContext.MigrationsHistoryTable}"));
+        Assert.Equal(4L, await ScalarAsync(connection, $"SELECT count(*) FROM {MetadataDbContext.MigrationsHistoryTable}"));
         Assert.Equal(
             new Dictionary<string, string>
             {
@@ -101,7 +101,7 @@ public abstract class MigrationTests
 
             db.Changes.Add(new Model.ChangeEntity { CreatedAt = created, Gun = Gun, Version = 1, Sha256 = files[3].Sha256Hex, Category = Model.ChangeEntity.UpdateCategory });
             await db.SaveChangesAsync();
-            Assert.Equal(["AddAuditLog", "AddWebhookOutbox"], (await db.Database.GetPendingMigrationsAsync()).Select(m => m[(m.IndexOf('_', StringComparison.Ordinal) + 1)..]));
+            Assert.Equal(["AddAuditLog", "AddWebhookOutbox", "CompressMetadataWithLz4"], (await db.Database.GetPendingMigrationsAsync()).Select(m => m[(m.IndexOf('_', StringComparison.Ordinal) + 1)..]));
         }
 
         await services.MigrateMetadataDatabaseAsync();
@@ -195,6 +195,42 @@ public sealed class PostgresMigrationTests : MigrationTests, IAsyncLifetime
             ],
             columns);
         Assert.Equal(0L, await ScalarAsync(connection, "SELECT count(*) FROM information_schema.tables WHERE table_name = '__EFMigrationsHistory'"));
+    }
+
+    /// <summary>
+    /// CompressMetadataWithLz4 (issue 19): rows stored before it keep pglz and read back unchanged, new large rows are
+    /// compressed with lz4 (the test server is PostgreSQL 15 built with lz4).
+    /// </summary>
+    [Fact]
+    public async Task Migrate_Postgres_NewMetadataCompressedWithLz4_EarlierRowsStillRead()
+    {
+        var connectionString = await CreateEmptyDatabaseAsync();
+        await using var services = StoreServices.Create(Provider, connectionString);
+        const string Gun = "example.com/lz4";
+        static MetadataFile Large(string role, long version) => new(role, version, System.Text.Encoding.UTF8.GetBytes(
+            "{\"targets\":{" + string.Join(',', Enumerable.Range(0, 2000).Select(i => $"\"t{i:D7}\":{{\"length\":{version}}}")) + "}}"));
+        var before = new[] { Large("root", 1), Large("targets", 1), Large("snapshot", 1), Large("timestamp", 1) };
+        await using (var db = await services.GetRequiredService<IMetadataDbContextFactory>().CreateAsync(CancellationToken.None))
+        {
+            var previous = Assert.Single(db.Database.GetMigrations(), m => m.EndsWith("_AddWebhookOutbox", StringComparison.Ordinal));
+            await db.GetService<IMigrator>().MigrateAsync(previous);
+        }
+
+        var store = services.GetRequiredService<IMetadataStore>();
+        Assert.Equal(CommitOutcome.Committed, await store.CommitAsync(Gun, null, before));
+        await services.MigrateMetadataDatabaseAsync();
+        var after = new[] { Large("targets", 2), Large("snapshot", 2), Large("timestamp", 2) };
+        Assert.Equal(CommitOutcome.Committed, await store.CommitAsync(Gun, 1, after));
+
+        await using var connection = Connect(connectionString);
+        await connection.OpenAsync();
+        Assert.Equal("l", (await ScalarAsync(connection, "SELECT attcompression FROM pg_attribute WHERE attrelid = 'tuf_files'::regclass AND attname = 'data'"))?.ToString());
+        Assert.Equal("pglz", await ScalarAsync(connection, "SELECT pg_column_compression(data) FROM tuf_files WHERE role = 'targets' AND version = 1"));
+        Assert.Equal("lz4", await ScalarAsync(connection, "SELECT pg_column_compression(data) FROM tuf_files WHERE role = 'targets' AND version = 2"));
+        foreach (var file in before.Concat(after))
+        {
+            Assert.Equal(file.Data, (await store.GetByVersionAsync(Gun, file.Role, file.Version))!.Data);
+        }
     }
 
     private protected override async Task<string> CreateEmptyDatabaseAsync()

@@ -24,10 +24,16 @@ public static class CanonicalJson
     /// Parses JSON and re-encodes it canonically: the bytes a Notary signature covers. Same result as
     /// <c>Encode(JsonParser.Parse(json))</c>, but works on the bytes (one <see cref="JsonParser.Outline"/> per object or
     /// array, leaves decoded one at a time) so a large body never becomes a tree: the cost is about one output buffer.
+    /// Input that already is canonical (what Notary clients upload) is recognized in one pass and copied.
     /// </summary>
     public static byte[] Canonicalize(ReadOnlySpan<byte> json)
     {
         var value = json.Trim(" \t\r\n"u8);
+        if (IsCanonical(value))
+        {
+            return value.ToArray();
+        }
+
         if (value.IsEmpty || value[0] is not ((byte)'{' or (byte)'['))
         {
             return Encode(JsonParser.Parse(json));
@@ -36,6 +42,20 @@ public static class CanonicalJson
         var buffer = new ArrayBufferWriter<byte>(Math.Max(256, value.Length));
         WriteCanonical(buffer, value);
         return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// Whether <paramref name="json"/> is one JSON value that is exactly its own canonical form, i.e.
+    /// <see cref="Canonicalize"/> would return the same bytes: no whitespace, object keys without escapes in strictly
+    /// increasing byte order (no duplicates), strings escaping only <c>"</c> and <c>\</c> and otherwise valid UTF-8
+    /// without control characters, and integers of at most 15 digits (exact as doubles) without a sign on zero.
+    /// Conservative: false for anything else, including canonical forms it does not prove (e.g. longer integers) and
+    /// invalid JSON; those go the full way.
+    /// </summary>
+    internal static bool IsCanonical(ReadOnlySpan<byte> json)
+    {
+        var position = 0;
+        return IsCanonicalValue(json, ref position, 0) && position == json.Length;
     }
 
     /// <summary>Orders strings by their UTF-8 bytes (Go string order), which differs from UTF-16 ordinal order.</summary>
@@ -59,6 +79,164 @@ public static class CanonicalJson
                 return order;
             }
         }
+    }
+
+    // One canonical value at position, which ends up just after it; false at the first byte that is not canonical.
+    private static bool IsCanonicalValue(ReadOnlySpan<byte> json, ref int position, int depth)
+    {
+        if (position >= json.Length || depth >= JsonParser.MaxDepth)
+        {
+            return false;
+        }
+
+        switch (json[position])
+        {
+            case (byte)'{':
+                position++;
+                ReadOnlySpan<byte> previous = default;
+                for (var first = true; ; first = false)
+                {
+                    if (first && position < json.Length && json[position] == '}')
+                    {
+                        position++;
+                        return true;
+                    }
+
+                    var keyStart = position;
+                    if (!IsCanonicalString(json, ref position, allowEscapes: false))
+                    {
+                        return false;
+                    }
+
+                    var key = json[(keyStart + 1)..(position - 1)];
+                    if ((!first && previous.SequenceCompareTo(key) >= 0) || position >= json.Length || json[position] != ':')
+                    {
+                        return false;
+                    }
+
+                    previous = key;
+                    position++;
+                    if (!IsCanonicalValue(json, ref position, depth + 1) || position >= json.Length)
+                    {
+                        return false;
+                    }
+
+                    var next = json[position++];
+                    if (next == '}')
+                    {
+                        return true;
+                    }
+
+                    if (next != ',')
+                    {
+                        return false;
+                    }
+                }
+
+            case (byte)'[':
+                position++;
+                for (var first = true; ; first = false)
+                {
+                    if (first && position < json.Length && json[position] == ']')
+                    {
+                        position++;
+                        return true;
+                    }
+
+                    if (!IsCanonicalValue(json, ref position, depth + 1) || position >= json.Length)
+                    {
+                        return false;
+                    }
+
+                    var next = json[position++];
+                    if (next == ']')
+                    {
+                        return true;
+                    }
+
+                    if (next != ',')
+                    {
+                        return false;
+                    }
+                }
+
+            case (byte)'"':
+                return IsCanonicalString(json, ref position, allowEscapes: true);
+            case (byte)'t':
+                return IsLiteral(json, ref position, "true"u8);
+            case (byte)'f':
+                return IsLiteral(json, ref position, "false"u8);
+            case (byte)'n':
+                return IsLiteral(json, ref position, "null"u8);
+            default:
+                return IsCanonicalInteger(json, ref position);
+        }
+    }
+
+    // A string whose only escapes are \" and \\ (none at all in keys) and whose text is valid UTF-8.
+    private static bool IsCanonicalString(ReadOnlySpan<byte> json, ref int position, bool allowEscapes)
+    {
+        if (position >= json.Length || json[position] != '"')
+        {
+            return false;
+        }
+
+        var start = ++position;
+        while (true)
+        {
+            var stop = json[position..].IndexOfAny((byte)'"', (byte)'\\');
+            if (stop < 0)
+            {
+                return false;
+            }
+
+            position += stop;
+            if (json[position] == '"')
+            {
+                var text = json[start..position++];
+                return text.IndexOfAnyInRange((byte)0, (byte)0x1F) < 0 && System.Text.Unicode.Utf8.IsValid(text);
+            }
+
+            if (!allowEscapes || position + 1 >= json.Length || json[position + 1] is not ((byte)'"' or (byte)'\\'))
+            {
+                return false;
+            }
+
+            position += 2;
+        }
+    }
+
+    // -?(0|[1-9][0-9]{0,14}), not -0: integers the double round trip of FormatNumber writes back unchanged.
+    private static bool IsCanonicalInteger(ReadOnlySpan<byte> json, ref int position)
+    {
+        var negative = json[position] == '-';
+        var start = negative ? position + 1 : position;
+        var end = start;
+        while (end < json.Length && json[end] is >= (byte)'0' and <= (byte)'9')
+        {
+            end++;
+        }
+
+        var digits = end - start;
+        if (digits is 0 or > 15 || (json[start] == '0' && (digits > 1 || negative))
+            || (end < json.Length && json[end] is (byte)'.' or (byte)'e' or (byte)'E'))
+        {
+            return false;
+        }
+
+        position = end;
+        return true;
+    }
+
+    private static bool IsLiteral(ReadOnlySpan<byte> json, ref int position, ReadOnlySpan<byte> literal)
+    {
+        if (!json[position..].StartsWith(literal))
+        {
+            return false;
+        }
+
+        position += literal.Length;
+        return true;
     }
 
     // One value, already trimmed; JsonParser.Outline checks containers in full before anything is written.
