@@ -100,6 +100,8 @@ internal static class BenchRunner
             await MeasurePublishesAsync(options, stack, cpu, report, Progress, cancellationToken);
         }
 
+        var afterPublishes = stack.Processes.ToDictionary(p => p.Name, p => p.Process.ReadMemory());
+
         if (options.RunPublishes || options.BigRepoOnly)
         {
             await BigRepoBench.RunAsync(options, stack, cpu, report, Progress, cancellationToken);
@@ -122,7 +124,7 @@ internal static class BenchRunner
         foreach (var (name, process) in stack.Processes)
         {
             var after = process.ReadMemory();
-            report.Memory.Add(new MemorySample(name, process.Pid, afterReads[name]?.RssKiB, after?.RssKiB, after?.PeakKiB));
+            report.Memory.Add(new MemorySample(name, process.Pid, afterReads[name]?.RssKiB, afterPublishes[name]?.RssKiB, after?.RssKiB, after?.PeakKiB));
         }
 
         foreach (var (name, process) in stack.Processes.Where(p => p.Process.HasExited))
@@ -197,6 +199,12 @@ internal static class BenchRunner
                     }
 
                     var signer = SignerOf(stack, target);
+                    var settled = await cpu.WaitForQuietPostgresAsync(TimeSpan.FromSeconds(30), cancellationToken);
+                    if (settled > TimeSpan.FromSeconds(1))
+                    {
+                        progress($"waited {settled.TotalSeconds:0.0} s for PostgreSQL to finish the previous measurement's queries");
+                    }
+
                     var before = cpu.Take(target.Process.Pid, signer);
                     var result = await Wrk.RunAsync(url, options.Threads, connections, options.DurationSeconds, Path.Combine(rawDirectory, FullRun.RawFileName(slug, connections, run)), cancellationToken);
                     result = result with { Cpu = CpuMonitor.Diff(before, cpu.Take(target.Process.Pid, signer)) };

@@ -24,7 +24,12 @@ internal sealed class ReadCell(ReadRow row, int connections)
 }
 
 /// <summary>Memory of one process at the two sampling points.</summary>
-internal sealed record MemorySample(string Process, int Pid, long? AfterReadsKiB, long? AfterPublishesKiB, long? PeakKiB);
+/// <summary>
+/// Memory of one process: after the GET load, after the publish rows (GET and publish load: what the RSS target is
+/// judged on), and at the end (after the big-repository publishes and the large uploads, which grow the heap by
+/// design), with the peak.
+/// </summary>
+internal sealed record MemorySample(string Process, int Pid, long? AfterReadsKiB, long? AfterPublishesKiB, long? AtEndKiB, long? PeakKiB);
 
 /// <summary>One target, checked against this run's numbers.</summary>
 internal sealed record TargetCheck(string Target, string Measured, bool? Pass)
@@ -199,12 +204,12 @@ internal sealed partial class Report
         text.AppendLine();
         text.AppendLine("### Memory (VmRSS from /proc/<pid>/status, MiB)");
         text.AppendLine();
-        text.AppendLine("| process | pid | after GET load | after publish load | peak (VmHWM) |");
-        text.AppendLine("|---|---:|---:|---:|---:|");
+        text.AppendLine("| process | pid | after GET load | after publish rows | at the end (big-repository publishes, large uploads) | peak (VmHWM) |");
+        text.AppendLine("|---|---:|---:|---:|---:|---:|");
         foreach (var sample in Memory)
         {
             text.AppendLine(CultureInfo.InvariantCulture,
-                $"| {sample.Process} | {sample.Pid} | {Mib(sample.AfterReadsKiB)} | {Mib(sample.AfterPublishesKiB)} | {Mib(sample.PeakKiB)} |");
+                $"| {sample.Process} | {sample.Pid} | {Mib(sample.AfterReadsKiB)} | {Mib(sample.AfterPublishesKiB)} | {Mib(sample.AtEndKiB)} | {Mib(sample.PeakKiB)} |");
         }
 
         text.AppendLine();
