@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 
 namespace TrustServer.Data;
 
@@ -19,7 +20,12 @@ public static class MigrationExtensions
     public static async Task MigrateIfPendingAsync(this DatabaseFacade database, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(database);
-        if ((await database.GetPendingMigrationsAsync(cancellationToken).ConfigureAwait(false)).Any())
+
+        // A new database has no history table: asking it for applied migrations would fail, and EF Core logs that
+        // failed query as an error before handling it, so the table's existence is checked first.
+        var history = database.GetService<IHistoryRepository>();
+        if (!await history.ExistsAsync(cancellationToken).ConfigureAwait(false)
+            || (await database.GetPendingMigrationsAsync(cancellationToken).ConfigureAwait(false)).Any())
         {
             await database.MigrateAsync(cancellationToken).ConfigureAwait(false);
         }
