@@ -211,11 +211,12 @@ internal sealed class MetadataReadCache : IMetadataReader, IDisposable
 
         var flight = new Flight(key, Generation(key.Gun));
         var read = _reads.GetOrAdd(flight, static (f, state) => new Lazy<Task<StoredFile?>>(
-            () => state.Cache.ReadAndKeepAsync(f, state.Load), LazyThreadSafetyMode.ExecutionAndPublication), (Cache: this, Load: load)).Value;
+            () => state.Cache.ReadSharedAsync(f, state.Load), LazyThreadSafetyMode.ExecutionAndPublication), (Cache: this, Load: load)).Value;
         return read.IsCompleted ? read : read.WaitAsync(cancellationToken);
     }
 
-    private async Task<StoredFile?> ReadAndKeepAsync(Flight flight, Func<IMetadataStore, Key, CancellationToken, Task<StoredFile?>> load)
+    // The read of a flight, which leaves the table of reads under way once it is done.
+    private async Task<StoredFile?> ReadSharedAsync(Flight flight, Func<IMetadataStore, Key, CancellationToken, Task<StoredFile?>> load)
     {
         try
         {
