@@ -93,8 +93,12 @@ internal sealed partial class EfMetadataStore : IMetadataStore, IDisposable
         return rows.ToDictionary(f => f.Role, f => new StoredFile(f.Role, f.Version, f.Data, f.Sha256, f.CreatedAt), StringComparer.Ordinal);
     }
 
+    public Task<CommitOutcome> CommitAsync(
+        string gun, long? expectedTimestampVersion, IReadOnlyList<MetadataFile> files, AuditContext audit, CancellationToken cancellationToken = default) =>
+        CommitAsync(gun, new ExpectedTimestamp(expectedTimestampVersion), files, audit, cancellationToken);
+
     public async Task<CommitOutcome> CommitAsync(
-        string gun, long? expectedTimestampVersion, IReadOnlyList<MetadataFile> files, AuditContext audit, CancellationToken cancellationToken = default)
+        string gun, ExpectedTimestamp expected, IReadOnlyList<MetadataFile> files, AuditContext audit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(gun);
         ArgumentNullException.ThrowIfNull(files);
@@ -123,16 +127,24 @@ internal sealed partial class EfMetadataStore : IMetadataStore, IDisposable
         // the EF path below, as SQLite always does.
         if (_dialect.CommitsInOneRoundTrip && (audit.Action != AuditActions.Publish || _webhooks is null || !_webhooks.Wants(WebhookEventTypes.Published)))
         {
-            return await CommitInOneRoundTripAsync(gun, expectedTimestampVersion, files, audit, cancellationToken).ConfigureAwait(false);
+            return await CommitInOneRoundTripAsync(gun, expected, files, audit, cancellationToken).ConfigureAwait(false);
         }
 
         return await WriteAsync(gun, async (db, highest, ct) =>
         {
             // Read under the per-GUN lock: the versions include every committed write of other requests and replicas.
             long? storedTimestamp = highest.TryGetValue(RoleName.Timestamp, out var timestampVersion) ? timestampVersion : null;
-            if (storedTimestamp != expectedTimestampVersion)
+            if (storedTimestamp != expected.Version)
             {
-                Log.StaleTimestamp(_logger, gun, expectedTimestampVersion, storedTimestamp);
+                Log.StaleTimestamp(_logger, gun, expected.Version, storedTimestamp);
+                return (CommitOutcome.VersionConflict, false);
+            }
+
+            if (expected.Sha256 is not null && storedTimestamp is { } version
+                && await db.TufFiles.AsNoTracking().Where(f => f.Gun == gun && f.Role == RoleName.Timestamp && f.Version == version)
+                    .Select(f => f.Sha256).FirstOrDefaultAsync(ct).ConfigureAwait(false) != expected.Sha256)
+            {
+                Log.OtherTimestamp(_logger, gun, version);
                 return (CommitOutcome.VersionConflict, false);
             }
 
@@ -196,14 +208,14 @@ internal sealed partial class EfMetadataStore : IMetadataStore, IDisposable
     }
 
     private async Task<CommitOutcome> CommitInOneRoundTripAsync(
-        string gun, long? expectedTimestampVersion, IReadOnlyList<MetadataFile> files, AuditContext audit, CancellationToken cancellationToken)
+        string gun, ExpectedTimestamp expected, IReadOnlyList<MetadataFile> files, AuditContext audit, CancellationToken cancellationToken)
     {
         var entry = Succeeded(audit, gun, AuditEntry.Describe(files.Select(f => (f.Role, f.Version))));
         SqlCommitResult result;
         try
         {
             await using var db = await _contexts.CreateAsync(cancellationToken).ConfigureAwait(false);
-            result = await _dialect.CommitInOneRoundTripAsync(db, gun, expectedTimestampVersion, files, entry, NowMicroseconds(), cancellationToken).ConfigureAwait(false);
+            result = await _dialect.CommitInOneRoundTripAsync(db, gun, expected, files, entry, NowMicroseconds(), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (_dialect.IsUniqueViolation(ex))
         {
@@ -218,9 +230,13 @@ internal sealed partial class EfMetadataStore : IMetadataStore, IDisposable
             return CommitOutcome.Committed;
         }
 
-        if (result.StoredTimestampVersion != expectedTimestampVersion)
+        if (result.StoredTimestampVersion != expected.Version)
         {
-            Log.StaleTimestamp(_logger, gun, expectedTimestampVersion, result.StoredTimestampVersion);
+            Log.StaleTimestamp(_logger, gun, expected.Version, result.StoredTimestampVersion);
+        }
+        else if (!result.TimestampChecksumMatched)
+        {
+            Log.OtherTimestamp(_logger, gun, result.StoredTimestampVersion ?? 0);
         }
         else
         {
@@ -441,6 +457,9 @@ internal sealed partial class EfMetadataStore : IMetadataStore, IDisposable
     {
         [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "Commit to {Gun} rejected: expected timestamp version {Expected}, stored {Stored}")]
         public static partial void StaleTimestamp(ILogger logger, string gun, long? expected, long? stored);
+
+        [LoggerMessage(EventId = 2007, Level = LogLevel.Debug, Message = "Commit to {Gun} rejected: the stored timestamp version {Version} is not the file the update was validated against")]
+        public static partial void OtherTimestamp(ILogger logger, string gun, long version);
 
         [LoggerMessage(EventId = 2002, Level = LogLevel.Debug, Message = "Commit to {Gun} rejected: old or duplicate version {Version} of {Role}")]
         public static partial void OldVersion(ILogger logger, string gun, string role, long version);

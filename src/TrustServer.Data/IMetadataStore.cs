@@ -5,10 +5,17 @@ namespace TrustServer.Data;
 /// <summary>One stored metadata file (a row of <c>tuf_files</c>): exact bytes, lowercase hex SHA-256, creation time (UTC).</summary>
 public sealed record StoredFile(string Role, long Version, byte[] Data, string Sha256, DateTimeOffset CreatedAt);
 
+/// <summary>
+/// The stored timestamp an update was validated against: its version (null = no timestamp stored) and, when the
+/// caller knows it, its SHA-256 (lowercase hex). With the checksum, a repository deleted and re-created up to the
+/// same timestamp version meanwhile is told apart from the one the caller saw.
+/// </summary>
+public readonly record struct ExpectedTimestamp(long? Version, string? Sha256 = null);
+
 /// <summary>One changefeed record (spec server-api.md §10). <c>Category</c> is <c>update</c> or <c>deletion</c>.</summary>
 public sealed record ChangeRecord(long Id, DateTimeOffset CreatedAt, string Gun, long Version, string Sha256, string Category);
 
-/// <summary>Outcome of <see cref="IMetadataStore.CommitAsync"/>.</summary>
+/// <summary>Outcome of <see cref="IMetadataStore.CommitAsync(string, ExpectedTimestamp, IReadOnlyList{MetadataFile}, AuditContext, CancellationToken)"/>.</summary>
 public enum CommitOutcome
 {
     /// <summary>Every file and the changefeed record were written in one transaction.</summary>
@@ -66,6 +73,13 @@ public interface IMetadataStore : IMetadataReader
     /// </summary>
     Task<CommitOutcome> CommitAsync(
         string gun, long? expectedTimestampVersion, IReadOnlyList<MetadataFile> files, AuditContext audit, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// <see cref="CommitAsync(string, long?, IReadOnlyList{MetadataFile}, AuditContext, CancellationToken)"/>, where
+    /// the highest stored timestamp must also have <paramref name="expected"/>'s SHA-256 when it gives one.
+    /// </summary>
+    Task<CommitOutcome> CommitAsync(
+        string gun, ExpectedTimestamp expected, IReadOnlyList<MetadataFile> files, AuditContext audit, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Deletes every file of the repository and, when at least one was deleted, appends a <c>deletion</c>

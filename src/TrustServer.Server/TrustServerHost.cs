@@ -46,6 +46,7 @@ public static class TrustServerHost
         builder.AddTrustedProxies();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<MetadataReadCache>();
+        builder.Services.AddSingleton<PublishedStates>();
         builder.Services.AddHostedService<CacheInvalidationService>();
         builder.Services.AddSingleton<CurrentChainReader>();
         builder.Services.AddSingleton<ChainResigner>();

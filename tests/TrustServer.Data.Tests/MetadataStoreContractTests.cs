@@ -4,6 +4,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using TrustServer.Data.Webhooks;
 using TrustServer.Tuf.Validation;
 
 namespace TrustServer.Data.Tests;
@@ -18,10 +19,10 @@ public abstract class MetadataStoreContractTests : IAsyncLifetime
     private readonly IStoreDatabase _database;
     private readonly ServiceProvider _services;
 
-    protected MetadataStoreContractTests(IStoreDatabase database)
+    protected MetadataStoreContractTests(IStoreDatabase database, Action<IServiceCollection>? configure = null)
     {
         _database = database;
-        _services = StoreServices.Create(database.Provider, database.ConnectionString);
+        _services = StoreServices.Create(database.Provider, database.ConnectionString, configure: configure);
         Store = _services.GetRequiredService<IMetadataStore>();
     }
 
@@ -212,6 +213,46 @@ public abstract class MetadataStoreContractTests : IAsyncLifetime
 
         Assert.Equal(CommitOutcome.VersionConflict, outcome);
         await AssertUnchangedAsync(gun, before);
+    }
+
+    [Fact]
+    public async Task Commit_ExpectedTimestampWithItsChecksum_Committed()
+    {
+        var gun = NewGun();
+        Assert.Equal(CommitOutcome.Committed, await Store.CommitAsync(gun, null, InitialFiles(gun)));
+        var timestamp = await Store.GetLatestAsync(gun, "timestamp");
+
+        var outcome = await Store.CommitAsync(gun, new ExpectedTimestamp(1, timestamp!.Sha256), [File(gun, "snapshot", 2), File(gun, "timestamp", 2)]);
+
+        Assert.Equal(CommitOutcome.Committed, outcome);
+        Assert.Equal(2, (await Store.GetLatestAsync(gun, "timestamp"))!.Version);
+    }
+
+    [Fact]
+    public async Task Commit_SameTimestampVersionOtherChecksum_VersionConflictAndNothingWritten()
+    {
+        // The repository was deleted and created again up to the same timestamp version since the update was validated:
+        // the version matches, the file does not.
+        var gun = NewGun();
+        Assert.Equal(CommitOutcome.Committed, await Store.CommitAsync(gun, null, InitialFiles(gun)));
+        var seen = (await Store.GetLatestAsync(gun, "timestamp"))!.Sha256;
+        Assert.True(await Store.DeleteAsync(gun));
+        Assert.Equal(CommitOutcome.Committed, await Store.CommitAsync(gun, null, InitialFiles(gun, tag: " ")));
+        var before = await SnapshotAsync(gun);
+
+        var outcome = await Store.CommitAsync(gun, new ExpectedTimestamp(1, seen), [File(gun, "snapshot", 2), File(gun, "timestamp", 2)]);
+
+        Assert.Equal(CommitOutcome.VersionConflict, outcome);
+        await AssertUnchangedAsync(gun, before);
+    }
+
+    [Fact]
+    public async Task Commit_ChecksumExpectedOnEmptyRepository_VersionConflict()
+    {
+        var gun = NewGun();
+
+        Assert.Equal(CommitOutcome.VersionConflict, await Store.CommitAsync(gun, new ExpectedTimestamp(1, new string('a', 64)), InitialFiles(gun)));
+        Assert.Empty(await Store.GetHighestVersionsAsync(gun));
     }
 
     [Fact]
@@ -545,6 +586,25 @@ public abstract class MetadataStoreContractTests : IAsyncLifetime
 /// <summary>The contract on PostgreSQL.</summary>
 public sealed class PostgresMetadataStoreTests(PostgresStoreDatabase database)
     : MetadataStoreContractTests(database), IClassFixture<PostgresStoreDatabase>;
+
+/// <summary>
+/// The contract on PostgreSQL through the EF write path, which publishes take when a webhook endpoint wants them (the
+/// outbox row is composed in .NET); without one, they take the one-round-trip commit above.
+/// </summary>
+public sealed class PostgresEfPathMetadataStoreTests(PostgresStoreDatabase database)
+    : MetadataStoreContractTests(database, services => services.AddSingleton<IWebhookComposer, WantsPublishesComposer>()), IClassFixture<PostgresStoreDatabase>
+{
+    private sealed class WantsPublishesComposer : IWebhookComposer
+    {
+        public bool Wants(string type) => type == WebhookEventTypes.Published;
+
+        public IReadOnlyList<WebhookMessage> Compose(WebhookEvent change) => [];
+
+        public void Committed()
+        {
+        }
+    }
+}
 
 /// <summary>The contract on an SQLite file.</summary>
 public sealed class SqliteMetadataStoreTests(SqliteStoreDatabase database)

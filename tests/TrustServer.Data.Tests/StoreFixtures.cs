@@ -22,9 +22,11 @@ internal static class StoreServices
     /// A new container with its own context pool (and, on PostgreSQL, its own Npgsql connection pool via a distinct
     /// Application Name): a separate server replica as far as the database can tell.
     /// </summary>
-    public static ServiceProvider Create(StorageProvider provider, string connectionString, string replica = "primary", TimeProvider? timeProvider = null)
+    public static ServiceProvider Create(
+        StorageProvider provider, string connectionString, string replica = "primary", TimeProvider? timeProvider = null, Action<IServiceCollection>? configure = null)
     {
         var services = new ServiceCollection();
+        configure?.Invoke(services);
         if (timeProvider is not null)
         {
             services.AddSingleton(timeProvider);
@@ -95,9 +97,13 @@ internal static class TestWrites
     /// <summary>The audit context of these writes.</summary>
     public static readonly AuditContext Audit = new(AuditActions.Publish, AuditActor.System("test"));
 
-    /// <summary><see cref="IMetadataStore.CommitAsync"/> audited as <see cref="Audit"/>.</summary>
+    /// <summary><see cref="IMetadataStore.CommitAsync(string, long?, IReadOnlyList{TrustServer.Tuf.Validation.MetadataFile}, AuditContext, CancellationToken)"/> audited as <see cref="Audit"/>.</summary>
     public static Task<CommitOutcome> CommitAsync(this IMetadataStore store, string gun, long? expectedTimestampVersion, IReadOnlyList<TrustServer.Tuf.Validation.MetadataFile> files) =>
         store.CommitAsync(gun, expectedTimestampVersion, files, Audit);
+
+    /// <summary><see cref="IMetadataStore.CommitAsync(string, ExpectedTimestamp, IReadOnlyList{TrustServer.Tuf.Validation.MetadataFile}, AuditContext, CancellationToken)"/> audited as <see cref="Audit"/>.</summary>
+    public static Task<CommitOutcome> CommitAsync(this IMetadataStore store, string gun, ExpectedTimestamp expected, IReadOnlyList<TrustServer.Tuf.Validation.MetadataFile> files) =>
+        store.CommitAsync(gun, expected, files, Audit);
 
     /// <summary><see cref="IMetadataStore.DeleteAsync"/> audited as a deletion by <c>system:test</c>.</summary>
     public static Task<bool> DeleteAsync(this IMetadataStore store, string gun) =>

@@ -59,7 +59,7 @@ public sealed record AuditActor(string Principal, string? RemoteAddress, string?
 
 /// <summary>
 /// What a write records in the audit log, in its own transaction: the action and who did it. Passed to
-/// <see cref="IMetadataStore.CommitAsync"/> and <see cref="IMetadataStore.DeleteAsync"/>.
+/// <see cref="IMetadataStore.CommitAsync(string, ExpectedTimestamp, IReadOnlyList{TrustServer.Tuf.Validation.MetadataFile}, AuditContext, CancellationToken)"/> and <see cref="IMetadataStore.DeleteAsync"/>.
 /// </summary>
 /// <param name="Action">One of <see cref="AuditActions"/>.</param>
 /// <param name="Actor">Who.</param>

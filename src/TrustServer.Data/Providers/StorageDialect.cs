@@ -32,7 +32,7 @@ internal abstract class StorageDialect
 
     /// <summary>Commits an update in one round trip, the version checks done in SQL under the GUN's lock (<see cref="PostgresCommit"/>).</summary>
     public virtual Task<SqlCommitResult> CommitInOneRoundTripAsync(
-        MetadataDbContext db, string gun, long? expectedTimestampVersion, IReadOnlyList<MetadataFile> files, AuditEntry audit, DateTimeOffset now, CancellationToken cancellationToken) =>
+        MetadataDbContext db, string gun, ExpectedTimestamp expected, IReadOnlyList<MetadataFile> files, AuditEntry audit, DateTimeOffset now, CancellationToken cancellationToken) =>
         throw new NotSupportedException("This provider commits through BeginWriteAsync.");
 
     /// <summary>
@@ -130,8 +130,8 @@ internal abstract class StorageDialect
         public override bool CommitsInOneRoundTrip => true;
 
         public override Task<SqlCommitResult> CommitInOneRoundTripAsync(
-            MetadataDbContext db, string gun, long? expectedTimestampVersion, IReadOnlyList<MetadataFile> files, AuditEntry audit, DateTimeOffset now, CancellationToken cancellationToken) =>
-            PostgresCommit.CommitAsync(db, LockKey(gun), gun, expectedTimestampVersion, files, audit, now, IChangeSignal.Channel, cancellationToken);
+            MetadataDbContext db, string gun, ExpectedTimestamp expected, IReadOnlyList<MetadataFile> files, AuditEntry audit, DateTimeOffset now, CancellationToken cancellationToken) =>
+            PostgresCommit.CommitAsync(db, LockKey(gun), gun, expected, files, audit, now, IChangeSignal.Channel, cancellationToken);
 
         // nextval consumes one id (a gap, as any rolled-back insert leaves): it is what makes this never go backwards.
         public override string ReserveChangeIdsSql => """

@@ -98,7 +98,7 @@ public sealed record WebhookAttempt(DateTimeOffset AttemptedAt, int DurationMs, 
 
 /// <summary>
 /// The outbox as the delivery worker and the admin API use it. Rows are written by the changes themselves
-/// (<see cref="IMetadataStore.CommitAsync"/>, <see cref="IMetadataStore.DeleteAsync"/>, <see cref="IAuditLog.RecordAsync(AuditEntry, WebhookEvent?, CancellationToken)"/>).
+/// (<see cref="IMetadataStore.CommitAsync(string, ExpectedTimestamp, IReadOnlyList{TrustServer.Tuf.Validation.MetadataFile}, AuditContext, CancellationToken)"/>, <see cref="IMetadataStore.DeleteAsync"/>, <see cref="IAuditLog.RecordAsync(AuditEntry, WebhookEvent?, CancellationToken)"/>).
 /// </summary>
 public interface IWebhookOutbox
 {

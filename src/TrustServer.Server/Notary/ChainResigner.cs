@@ -12,7 +12,7 @@ namespace TrustServer.Server.Notary;
 /// The one path that re-signs a repository's server-managed files and commits them: the lazy re-sign on read
 /// (<see cref="LazyResigner"/>) and the background re-signer (<see cref="BackgroundResigner"/>) both come here. The
 /// decision and the new files come from the TUF core's <see cref="ChainRenewal"/> with the configured
-/// <c>Signing:Lifetimes</c>; the commit is one transaction against the timestamp version the chain was read at.
+/// <c>Signing:Lifetimes</c>; the commit is one transaction against the timestamp (version and checksum) the chain was read at.
 /// </summary>
 internal sealed partial class ChainResigner(
     IMetadataStore store, MetadataReadCache cache, ISigningService signer, TimeProvider timeProvider, IOptions<SigningOptions> options,
@@ -42,7 +42,8 @@ internal sealed partial class ChainResigner(
         root ??= await CurrentChainReader.GetBySnapshotEntryAsync(store, gun, RoleName.Root, chain.Snapshot, cancellationToken)
             ?? throw new ChainRenewalException("the current snapshot names no stored root");
         var renewed = await _renewal.RenewAsync(gun, root.Data, chain.ToCurrentChain(), need, signer, cancellationToken);
-        var outcome = await store.CommitAsync(gun, chain.Timestamp.File.Version, renewed.Files, audit, cancellationToken);
+        var expected = new ExpectedTimestamp(chain.Timestamp.File.Version, chain.Timestamp.File.Sha256);
+        var outcome = await store.CommitAsync(gun, expected, renewed.Files, audit, cancellationToken);
         cache.Invalidate(gun);
         if (outcome != CommitOutcome.Committed)
         {

@@ -20,14 +20,16 @@ internal sealed record PublishOutcome(ValidationError? Rejection, bool VersionCo
 
 /// <summary>
 /// Updates and deletes of a repository (spec server-api.md §4, §8): an update is validated against the stored state
-/// read from the database (never the read cache) and committed in one transaction; the GUN is then dropped from
-/// this replica's read cache (other replicas learn it from the changefeed). Every committed change is in the audit
+/// read from the database (never the read cache), or against the state this replica's own last commit left
+/// (<see cref="PublishedStates"/>, which the commit's check of the stored timestamp guards), and committed in one
+/// transaction; the GUN is then dropped from this replica's read cache (other replicas learn it from the changefeed). Every committed change is in the audit
 /// log through its own transaction; rejected, conflicting and failed updates are recorded afterwards, best effort
 /// (<see cref="AuditTrail"/>).
 /// </summary>
 internal sealed partial class RepositoryPublisher(
     IMetadataStore store,
     MetadataReadCache cache,
+    PublishedStates states,
     CurrentChainReader chains,
     ISigningService signer,
     AuditTrail audit,
@@ -70,6 +72,7 @@ internal sealed partial class RepositoryPublisher(
     {
         var deleted = await store.DeleteAsync(gun, new AuditContext(AuditActions.Delete, actor), cancellationToken);
         cache.Invalidate(gun);
+        states.Forget(gun);
         return deleted;
     }
 
@@ -88,40 +91,71 @@ internal sealed partial class RepositoryPublisher(
 
     private async Task<PublishOutcome> ValidateAndCommitAsync(string gun, IReadOnlyList<MetadataUpload> uploads, AuditActor actor, CancellationToken cancellationToken)
     {
-        var started = Stopwatch.GetTimestamp();
-        var (state, timestampVersion) = await LoadStateAsync(gun, cancellationToken);
-        metrics.PublishPhases.WithLabels("load").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
-        started = Stopwatch.GetTimestamp();
-        var result = await _validator.ValidateAsync(gun, state, uploads, signer, cancellationToken);
-        metrics.PublishPhases.WithLabels("validate").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
-        if (!result.IsAccepted)
+        // What this replica committed last, when it remembers it; otherwise, and once more whenever that turns out
+        // stale or leads to a rejection, the database (see PublishedStates).
+        var remembered = states.Find(gun);
+        while (true)
         {
-            LogRejected(gun, result.Error!.Kind, result.Error.Message);
-            return new PublishOutcome(result.Error, result.Error.Kind == ValidationErrorKind.OldVersion);
-        }
+            var started = Stopwatch.GetTimestamp();
+            var latest = remembered ?? await store.GetLatestOfEachRoleAsync(gun, cancellationToken);
+            var (state, timestamp) = await LoadStateAsync(gun, latest, cancellationToken);
+            metrics.PublishPhases.WithLabels("load").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            started = Stopwatch.GetTimestamp();
+            var result = await _validator.ValidateAsync(gun, state, uploads, signer, cancellationToken);
+            metrics.PublishPhases.WithLabels("validate").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            if (!result.IsAccepted)
+            {
+                if (remembered is not null)
+                {
+                    remembered = Reread(gun, "rejected");
+                    continue;
+                }
 
-        started = Stopwatch.GetTimestamp();
-        var outcome = await store.CommitAsync(gun, timestampVersion, result.Files, new AuditContext(AuditActions.Publish, actor), cancellationToken);
-        metrics.PublishPhases.WithLabels("commit").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
-        cache.Invalidate(gun);
-        if (outcome == CommitOutcome.VersionConflict)
-        {
-            LogConflict(gun);
-            return new PublishOutcome(null, true);
-        }
+                LogRejected(gun, result.Error!.Kind, result.Error.Message);
+                return new PublishOutcome(result.Error, result.Error.Kind == ValidationErrorKind.OldVersion);
+            }
 
-        LogPublished(gun, string.Join(",", result.Files.Select(f => $"{f.Role}@{f.Version}")), actor.Principal);
-        return PublishOutcome.Accepted;
+            started = Stopwatch.GetTimestamp();
+            var expected = new ExpectedTimestamp(timestamp?.Version, timestamp?.Sha256);
+            var outcome = await store.CommitAsync(gun, expected, result.Files, new AuditContext(AuditActions.Publish, actor), cancellationToken);
+            metrics.PublishPhases.WithLabels("commit").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            cache.Invalidate(gun);
+            if (outcome == CommitOutcome.VersionConflict)
+            {
+                if (remembered is not null)
+                {
+                    remembered = Reread(gun, "stale");
+                    continue;
+                }
+
+                LogConflict(gun);
+                return new PublishOutcome(null, true);
+            }
+
+            states.Remember(gun, latest, result.Files, timeProvider.GetUtcNow());
+            LogPublished(gun, string.Join(",", result.Files.Select(f => $"{f.Role}@{f.Version}")), actor.Principal);
+            return PublishOutcome.Accepted;
+        }
     }
 
-    // The stored state the validator needs: current files through the chain, highest versions of every role.
-    private async Task<(RepositoryState State, long? TimestampVersion)> LoadStateAsync(string gun, CancellationToken cancellationToken)
+    // The remembered state led to a rejection or a refused commit: forget it, and validate against the database.
+    private IReadOnlyDictionary<string, StoredFile>? Reread(string gun, string reason)
     {
-        var reader = await chains.LatestFirstAsync(gun, cancellationToken);
-        var current = await chains.GetCurrentFilesAsync(reader, gun, cancellationToken);
+        states.Forget(gun);
+        metrics.PublishStateRereads.WithLabels(reason).Inc();
+        LogReread(gun, reason);
+        return null;
+    }
+
+    // The stored state the validator needs, from the latest file of each role: current files through the chain, highest
+    // versions of every role; and the current timestamp, which the commit expects to find still stored.
+    private async Task<(RepositoryState State, StoredFile? Timestamp)> LoadStateAsync(
+        string gun, IReadOnlyDictionary<string, StoredFile> latest, CancellationToken cancellationToken)
+    {
+        var current = await chains.GetCurrentFilesAsync(new LatestFirstReader(latest, store), gun, cancellationToken);
         var files = current.ToDictionary(f => f.Key, f => f.Value.Data, StringComparer.Ordinal);
-        var highest = reader.Latest.ToDictionary(f => f.Key, f => f.Value.Version, StringComparer.Ordinal);
-        return (new RepositoryState(files, highest), current.GetValueOrDefault(RoleName.Timestamp)?.Version);
+        var highest = latest.ToDictionary(f => f.Key, f => f.Value.Version, StringComparer.Ordinal);
+        return (new RepositoryState(files, highest), current.GetValueOrDefault(RoleName.Timestamp));
     }
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Update of {Gun} rejected: {Kind}: {Reason}")]
@@ -132,4 +166,7 @@ internal sealed partial class RepositoryPublisher(
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Published {Gun}: {Files} by {Principal}")]
     private partial void LogPublished(string gun, string files, string principal);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Debug, Message = "Update of {Gun}: the state this replica committed last was {Reason}; validating against the database")]
+    private partial void LogReread(string gun, string reason);
 }

@@ -31,6 +31,11 @@ internal sealed class TrustServerMetrics
         "trustserver_publish_phase_seconds", "Where an update's time goes: load (stored state), validate (incl. server signatures), sign (signer calls), commit.",
         new HistogramConfiguration { LabelNames = ["phase"], Buckets = Histogram.ExponentialBuckets(0.0001, 2, 16) });
 
+    public Counter PublishStateRereads { get; } = Factory.CreateCounter(
+        "trustserver_publish_state_rereads_total",
+        "Updates validated against the state this replica committed last that had to be validated again against the database: the commit found another write first (stale) or the validation rejected them (rejected).",
+        new CounterConfiguration { LabelNames = ["reason"] });
+
     public Counter SignerCalls { get; } = Factory.CreateCounter(
         "trustserver_signer_calls_total", "Calls to the signing service by operation and result (ok, failed).", ["operation", "result"]);
 

@@ -13,10 +13,15 @@ internal sealed class ServerRepository : IDisposable
     private readonly HttpClient _http;
 
     private ServerRepository(HttpClient http, TestRepository keys, IMetadataSigner serverTimestampKey)
+        : this(http, keys, TestRepository.Sign(keys.RootBody().WithRole("timestamp", 1, serverTimestampKey), keys.RootSigner))
+    {
+    }
+
+    private ServerRepository(HttpClient http, TestRepository keys, byte[] root)
     {
         _http = http;
         Keys = keys;
-        Root = TestRepository.Sign(keys.RootBody().WithRole("timestamp", 1, serverTimestampKey), keys.RootSigner);
+        Root = root;
     }
 
     /// <summary>The client keys and metadata builders.</summary>
@@ -40,6 +45,9 @@ internal sealed class ServerRepository : IDisposable
         // The root lists the server's public key; the client never signs with it.
         return new ServerRepository(http, keys, new RekeyedSigner(keys.TimestampKey, serverKey));
     }
+
+    /// <summary>The same repository and keys, published through another server (a second replica); disposing it disposes the keys too.</summary>
+    public ServerRepository Via(HttpClient http) => new(http, Keys, Root);
 
     /// <summary>Targets at <paramref name="version"/> with these target names.</summary>
     public byte[] Targets(long version, params string[] names) => Keys.Targets(version, names);
