@@ -73,8 +73,8 @@ public sealed class PublishedStateTests(PostgresDatabaseFixture database) : ICla
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(stale + 1, (await RereadsAsync(First)).Stale);
-        Assert.Equal(third, await (await viaSecond.GetAsync("targets.json")).Content.ReadAsByteArrayAsync());
-        Assert.Equal(HttpStatusCode.OK, (await viaSecond.GetAsync("2.targets.json")).StatusCode);
+        Assert.Equal(third, await (await repo.GetAsync("targets.json")).Content.ReadAsByteArrayAsync());
+        Assert.Equal(HttpStatusCode.OK, (await repo.GetAsync("2.targets.json")).StatusCode);
     }
 
     [Fact]
@@ -108,7 +108,7 @@ public sealed class PublishedStateTests(PostgresDatabaseFixture database) : ICla
         var next = owner.Targets(3, "owner-next");
         using var ownerViaFirst = owner.Via(First.Http);
         Assert.Equal(HttpStatusCode.OK, (await ownerViaFirst.PublishAsync(("targets", next), ("snapshot", owner.Snapshot(3, next)))).StatusCode);
-        Assert.Equal(next, await (await owner.GetAsync("targets.json")).Content.ReadAsByteArrayAsync());
+        Assert.Equal(next, await (await ownerViaFirst.GetAsync("targets.json")).Content.ReadAsByteArrayAsync());
     }
 
     [Fact]
@@ -129,7 +129,7 @@ public sealed class PublishedStateTests(PostgresDatabaseFixture database) : ICla
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(rereads.Rejected + 1, (await RereadsAsync(First)).Rejected);
-        Assert.Equal(next, await (await owner.GetAsync("targets.json")).Content.ReadAsByteArrayAsync());
+        Assert.Equal(next, await (await ownerViaFirst.GetAsync("targets.json")).Content.ReadAsByteArrayAsync());
     }
 
     private static async Task<(double Stale, double Rejected)> RereadsAsync(TrustServerInstance server)
