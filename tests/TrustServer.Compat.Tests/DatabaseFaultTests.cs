@@ -38,11 +38,12 @@ public sealed class DatabaseFaultTests(PrivatePostgres postgres, ITestOutputHelp
     [Fact]
     public async Task PostgresRestart_PublishOnARightAfter_BServesTheNewBytesWithinTheBound()
     {
-        var (a, b) = await StartReplicasAsync(await postgres.CreateDatabaseAsync());
+        var connectionString = await postgres.CreateDatabaseAsync();
+        var (a, b) = await StartReplicasAsync(connectionString);
         var gun = NewGun("restart");
         using var client = new NotaryCli(a.Url);
         await client.RunCheckedAsync(["init", gun, "--publish"]);
-        var before = await WarmAsync(b, gun);
+        var before = await WarmAsync(b, gun, connectionString);
 
         await postgres.Cluster.RestartServerAsync();
 
@@ -68,7 +69,7 @@ public sealed class DatabaseFaultTests(PrivatePostgres postgres, ITestOutputHelp
         var gun = NewGun("cutoff");
         using var client = new NotaryCli(a.Url);
         await client.RunCheckedAsync(["init", gun, "--publish"]);
-        var before = await WarmAsync(b, gun);
+        var before = await WarmAsync(b, gun, connectionString);
 
         // B loses every session (its LISTEN too) and cannot open new ones; A publishes meanwhile.
         await postgres.ExecuteAsync($"ALTER ROLE {role} NOLOGIN");
@@ -87,14 +88,15 @@ public sealed class DatabaseFaultTests(PrivatePostgres postgres, ITestOutputHelp
     public async Task DatabaseStopped_CachedReadsServedUntilTheWindowEnds_UncachedAndWritesFail_FreshAfterwards()
     {
         var clock = new ManualClock();
-        var (a, b) = await StartReplicasAsync(await postgres.CreateDatabaseAsync(), clock: clock);
+        var connectionString = await postgres.CreateDatabaseAsync();
+        var (a, b) = await StartReplicasAsync(connectionString, clock: clock);
         var gun = NewGun("stopped");
         var unread = NewGun("unread");
         using var client = new NotaryCli(a.Url);
         await client.RunCheckedAsync(["init", gun, "--publish"]);
         await PublishTargetAsync(client, gun, "before-outage");
         await client.RunCheckedAsync(["init", unread, "--publish"]);
-        var before = await WarmAsync(b, gun);
+        var before = await WarmAsync(b, gun, connectionString);
 
         await postgres.Cluster.StopServerAsync();
         try
@@ -145,11 +147,12 @@ public sealed class DatabaseFaultTests(PrivatePostgres postgres, ITestOutputHelp
     public async Task DatabaseStopped_StaleIfErrorNeverServesPastTheMetadatasExpiry()
     {
         var clock = new ManualClock();
-        var (a, b) = await StartReplicasAsync(await postgres.CreateDatabaseAsync(), clock: clock, staleIfErrorSeconds: 31536000);
+        var connectionString = await postgres.CreateDatabaseAsync();
+        var (a, b) = await StartReplicasAsync(connectionString, clock: clock, staleIfErrorSeconds: 31536000);
         var gun = NewGun("expiry");
         using var client = new NotaryCli(a.Url);
         await client.RunCheckedAsync(["init", gun, "--publish"]);
-        var before = await WarmAsync(b, gun);
+        var before = await WarmAsync(b, gun, connectionString);
 
         await postgres.Cluster.StopServerAsync();
         try
@@ -192,24 +195,19 @@ public sealed class DatabaseFaultTests(PrivatePostgres postgres, ITestOutputHelp
         return (a, b);
     }
 
-    // Reads what a client reads twice and returns the bytes. The second pass comes after the last publish's own
-    // notification has certainly dropped the GUN (a read racing with that invalidation is kept out of the cache), so
-    // it leaves every file in the cache.
-    private static async Task<Served> WarmAsync(TrustServerInstance server, string gun)
+    // Reads what a client reads and returns the bytes, after the last publish's own notification has reached B and
+    // dropped the GUN (a read racing with that invalidation is kept out of the cache), so it leaves every file in B's
+    // cache (B reads the changefeed only hourly: nothing else drops them).
+    private static async Task<Served> WarmAsync(TrustServerInstance server, string gun, string connectionString)
     {
-        Served? served = null;
-        for (var i = 0; i < 2; i++)
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(i * 500));
-            served = new Served(
-                await server.Http.GetByteArrayAsync($"/v2/{gun}/_trust/tuf/timestamp.json"),
-                await server.Http.GetByteArrayAsync($"/v2/{gun}/_trust/tuf/snapshot.json"),
-                await server.Http.GetByteArrayAsync($"/v2/{gun}/_trust/tuf/targets.json"),
-                await server.Http.GetByteArrayAsync($"/v2/{gun}/_trust/tuf/1.root.json"));
-            Assert.Equal(served.Root, await server.Http.GetByteArrayAsync($"/v2/{gun}/_trust/tuf/root.json"));
-        }
-
-        return served!;
+        await ChangeNotifications.SettleAsync(connectionString);
+        var served = new Served(
+            await server.Http.GetByteArrayAsync($"/v2/{gun}/_trust/tuf/timestamp.json"),
+            await server.Http.GetByteArrayAsync($"/v2/{gun}/_trust/tuf/snapshot.json"),
+            await server.Http.GetByteArrayAsync($"/v2/{gun}/_trust/tuf/targets.json"),
+            await server.Http.GetByteArrayAsync($"/v2/{gun}/_trust/tuf/1.root.json"));
+        Assert.Equal(served.Root, await server.Http.GetByteArrayAsync($"/v2/{gun}/_trust/tuf/root.json"));
+        return served;
     }
 
     private static async Task AssertServesAsync(TrustServerInstance server, string gun, Served expected)
