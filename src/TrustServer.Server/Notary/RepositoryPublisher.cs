@@ -22,9 +22,9 @@ internal sealed record PublishOutcome(ValidationError? Rejection, bool VersionCo
 /// Updates and deletes of a repository (spec server-api.md §4, §8): an update is validated against the stored state
 /// read from the database (never the read cache), or against the state this replica's own last commit left
 /// (<see cref="PublishedStates"/>, which the commit's check of the stored timestamp guards), and committed in one
-/// transaction; the GUN is then dropped from this replica's read cache (other replicas learn it from the changefeed). Every committed change is in the audit
-/// log through its own transaction; rejected, conflicting and failed updates are recorded afterwards, best effort
-/// (<see cref="AuditTrail"/>).
+/// transaction; the GUN is then dropped from this replica's read cache (other replicas learn it from the changefeed).
+/// Every committed change is in the audit log through its own transaction; rejected, conflicting and failed updates
+/// are recorded afterwards, best effort (<see cref="AuditTrail"/>).
 /// </summary>
 internal sealed partial class RepositoryPublisher(
     IMetadataStore store,
