@@ -246,8 +246,11 @@ internal abstract class MetadataDbContext : DbContext
     /// </summary>
     public Task<List<TufFileEntity>> ReadHeadsPageAsync(string? after, int take, CancellationToken cancellationToken) =>
         after is null
-            ? TufFiles.FromSqlRaw(HeadsSql(FirstGunPageSql), Parameter("@take", take)).AsNoTracking().ToListAsync(cancellationToken)
-            : TufFiles.FromSqlRaw(HeadsSql(GunPageSql), Parameter("@after", after), Parameter("@take", take)).AsNoTracking().ToListAsync(cancellationToken);
+            ? TufFiles.FromSqlRaw(HeadsPageSql(first: true), Parameter("@take", take)).AsNoTracking().ToListAsync(cancellationToken)
+            : TufFiles.FromSqlRaw(HeadsPageSql(first: false), Parameter("@after", after), Parameter("@take", take)).AsNoTracking().ToListAsync(cancellationToken);
+
+    /// <summary>The query of <see cref="ReadHeadsPageAsync"/>: parameters <c>@take</c> and, unless <paramref name="first"/>, <c>@after</c>.</summary>
+    public string HeadsPageSql(bool first) => HeadsSql(first ? FirstGunPageSql : GunPageSql);
 
     /// <summary>The newest timestamp and snapshot rows of each of <paramref name="guns"/>, in one query; ordered by GUN.</summary>
     public Task<List<TufFileEntity>> ReadHeadsAsync(IReadOnlyCollection<string> guns, CancellationToken cancellationToken) =>

@@ -106,6 +106,7 @@ internal sealed partial class BackgroundResigner(
                 {
                     await LoadAsync(stoppingToken);
                     working = status.Working = true;
+                    metrics.ResignerScheduled.Set(_schedule.Count);
                     LogWorking(_schedule.Count);
                 }
 
@@ -171,6 +172,7 @@ internal sealed partial class BackgroundResigner(
         _setAside.Clear();
         status.Report(0, null);
         metrics.ResignerAtRisk.Set(0);
+        metrics.ResignerScheduled.Set(0);
         metrics.ResignerEarliestExpiry.Set(double.NaN);
     }
 
@@ -491,6 +493,7 @@ internal sealed partial class BackgroundResigner(
     {
         status.Report(_atRisk.Count, status.Reason);
         metrics.ResignerAtRisk.Set(_atRisk.Count);
+        metrics.ResignerScheduled.Set(_schedule.Count);
         metrics.ResignerEarliestExpiry.Set(_schedule.EarliestExpiry is { } expiry ? expiry.ToUnixTimeMilliseconds() / 1000.0 : double.NaN);
     }
 
