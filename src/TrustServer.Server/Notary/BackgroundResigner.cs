@@ -106,6 +106,7 @@ internal sealed partial class BackgroundResigner(
                 {
                     await LoadAsync(stoppingToken);
                     working = status.Working = true;
+                    status.Scheduled = _schedule.Count;
                     metrics.ResignerScheduled.Set(_schedule.Count);
                     LogWorking(_schedule.Count);
                 }
@@ -172,6 +173,7 @@ internal sealed partial class BackgroundResigner(
         _setAside.Clear();
         status.Report(0, null);
         metrics.ResignerAtRisk.Set(0);
+        status.Scheduled = 0;
         metrics.ResignerScheduled.Set(0);
         metrics.ResignerEarliestExpiry.Set(double.NaN);
     }
@@ -493,6 +495,7 @@ internal sealed partial class BackgroundResigner(
     {
         status.Report(_atRisk.Count, status.Reason);
         metrics.ResignerAtRisk.Set(_atRisk.Count);
+        status.Scheduled = _schedule.Count;
         metrics.ResignerScheduled.Set(_schedule.Count);
         metrics.ResignerEarliestExpiry.Set(_schedule.EarliestExpiry is { } expiry ? expiry.ToUnixTimeMilliseconds() / 1000.0 : double.NaN);
     }
