@@ -219,7 +219,8 @@ internal static partial class DiscoveryBench
             TimeSpan.FromSeconds(90),
             cancellationToken);
 
-    [GeneratedRegex(@"working on this replica: ([\d,]+) repositories scheduled")]
+    // The rendered line, or the server's JSON log (the template, then the property).
+    [GeneratedRegex(@"working on this replica: (?:\{Repositories\} repositories scheduled"",""Repositories"":)?([\d,]+)")]
     private static partial Regex WorkingLine();
 
     [GeneratedRegex(@"^trustserver_resigner_repositories_scheduled (\S+)$", RegexOptions.Multiline)]
