@@ -26,6 +26,8 @@ internal sealed class BenchOptions
                                   or resign (background re-signer throughput; TrustServer only, embedded signer)
                                   or scale (cold GETs and publishes on a small, then a bulk-loaded big database; query plans)
                                   or startup (the published server's start-up time and RSS: SQLite and PostgreSQL cases)
+                                  or discovery (the background re-signer's discovery of N repositories, at start and
+                                  from the changefeed; TrustServer only)
           --only bigrepo          the big-repository rows only (issue 19 target 4; they also run with the publish rows): one
                                   publisher, consecutive updates to a 3-target and a --bigrepo-targets repository
           --bigrepo-targets <n>   targets in the big repository (default 2000, ~190 KB targets.json)
@@ -35,6 +37,9 @@ internal sealed class BenchOptions
           --import-rows <n>       import row: tuf_files rows of the synthetic source, at least (default 100000;
                                   20000 with --quick)
           --resign-repos <n>      repositories due at once in the resign row (default 1000; 200 with --quick)
+          --discovery-repos <n>   discovery row: repositories copied in before the start and again while it runs
+                                  (default 20000; 2000 with --quick)
+          --discovery-server-dll <path>  discovery row: this TrustServer.Server.dll instead of the built one (A/B)
           --growth-publishes <n>  growth row: publishes to one repository whose targets.json grows by one target
                                   each (default 10000; 0 skips the row; it runs only with --only growth)
           --growth-sample-every <n>  memory sample every n publishes (default 1000)
@@ -116,6 +121,15 @@ internal sealed class BenchOptions
     /// <summary>Repositories due at once in the re-signer row (smaller by default with <c>--quick</c>).</summary>
     public int ResignRepositories => _resignRepositories ?? (Quick ? 200 : 1_000);
 
+    /// <summary>Whether only the re-signer discovery row runs (<c>--only discovery</c>).</summary>
+    public bool RunDiscovery { get; private set; }
+
+    /// <summary>Repositories of the discovery row (smaller by default with <c>--quick</c>).</summary>
+    public int DiscoveryRepositories => _discoveryRepositories ?? (Quick ? 2_000 : 20_000);
+
+    /// <summary>The discovery row's server build, when not the one built here.</summary>
+    public string? DiscoveryServerDll { get; private set; }
+
     /// <summary>
     /// Whether this is the full run (no <c>--only</c>): every part, the import and re-signer rows included, in one report.
     /// </summary>
@@ -178,6 +192,7 @@ internal sealed class BenchOptions
 
     private int? _importRows;
     private int? _resignRepositories;
+    private int? _discoveryRepositories;
 
     public static BenchOptions Parse(string[] args)
     {
@@ -221,6 +236,7 @@ internal sealed class BenchOptions
                     options.OnlyTrustQueries = only == "verify";
                     options.RunScale = only == "scale";
                     options.BigRepoOnly = only == "bigrepo";
+                    options.RunDiscovery = only == "discovery";
                     (options.RunReads, options.RunPublishes, options.RunUploads, options.RunGrowth, options.RunImport, options.RunResign) = only switch
                     {
                         "reads" or "verify" => (true, false, false, false, false, false),
@@ -229,8 +245,8 @@ internal sealed class BenchOptions
                         "growth" => (false, false, false, true, false, false),
                         "import" => (false, false, false, false, true, false),
                         "resign" => (false, false, false, false, false, true),
-                        "scale" or "startup" or "bigrepo" => (false, false, false, false, false, false),
-                        var part => throw new ArgumentException($"--only: '{part}' is not 'reads', 'verify', 'publishes', 'uploads', 'growth', 'import', 'resign', 'scale', 'startup' or 'bigrepo'"),
+                        "scale" or "startup" or "bigrepo" or "discovery" => (false, false, false, false, false, false),
+                        var part => throw new ArgumentException($"--only: '{part}' is not 'reads', 'verify', 'publishes', 'uploads', 'growth', 'import', 'resign', 'scale', 'startup', 'bigrepo' or 'discovery'"),
                     };
                     (options.RunStartup, options.OnlyStartup) = (only == "startup", only == "startup");
                     break;
@@ -248,6 +264,12 @@ internal sealed class BenchOptions
                     break;
                 case "--resign-repos":
                     options._resignRepositories = Positive(Next(), "--resign-repos");
+                    break;
+                case "--discovery-repos":
+                    options._discoveryRepositories = Positive(Next(), "--discovery-repos");
+                    break;
+                case "--discovery-server-dll":
+                    options.DiscoveryServerDll = Path.GetFullPath(Next());
                     break;
                 case "--growth-publishes":
                     options.GrowthPublishes = NonNegative(Next(), "--growth-publishes");

@@ -38,6 +38,14 @@ internal static class BenchRunner
             return;
         }
 
+        if (options.RunDiscovery)
+        {
+            Progress($"results in {resultsDirectory}");
+            var discovery = await DiscoveryBench.RunAsync(options, resultsDirectory, logDirectory, Progress, cancellationToken);
+            await File.WriteAllTextAsync(Path.Combine(resultsDirectory, "summary.md"), "# Re-signer discovery\n\n" + discovery + "\n", CancellationToken.None);
+            return;
+        }
+
         if (options.RunReads && Wrk.FindExecutable() is null)
         {
             throw new InvalidOperationException("wrk is not installed: `apt-get install -y wrk` (bench/run.sh does this).");

@@ -1,4 +1,6 @@
 using Microsoft.EntityFrameworkCore;
+using TrustServer.Data.Model;
+using TrustServer.Tuf.Metadata;
 
 namespace TrustServer.Data;
 
@@ -45,7 +47,7 @@ internal sealed class EfMetadataCatalog(IMetadataDbContextFactory contexts) : IM
     public async Task<IReadOnlyList<string>> ListGunsWithTimestampAsync(string? after, int take, CancellationToken cancellationToken = default)
     {
         await using var db = await contexts.CreateAsync(cancellationToken).ConfigureAwait(false);
-        var files = db.TufFiles.AsNoTracking().Where(f => f.Role == TrustServer.Tuf.Metadata.RoleName.Timestamp);
+        var files = db.TufFiles.AsNoTracking().Where(f => f.Role == RoleName.Timestamp);
         if (after is not null)
         {
             // gun > @after in the column's collation, the same order as ORDER BY: pages neither overlap nor skip.
@@ -53,5 +55,56 @@ internal sealed class EfMetadataCatalog(IMetadataDbContextFactory contexts) : IM
         }
 
         return await files.Select(f => f.Gun).Distinct().OrderBy(g => g).Take(take).ToListAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<RepositoryHead>> ListRepositoryHeadsAsync(string? after, int take, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(take);
+        await using var db = await contexts.CreateAsync(cancellationToken).ConfigureAwait(false);
+        return ToHeads(await db.ReadHeadsPageAsync(after, take, cancellationToken).ConfigureAwait(false));
+    }
+
+    public async Task<IReadOnlyList<RepositoryHead>> GetRepositoryHeadsAsync(IReadOnlyCollection<string> guns, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(guns);
+        if (guns.Count == 0)
+        {
+            return [];
+        }
+
+        await using var db = await contexts.CreateAsync(cancellationToken).ConfigureAwait(false);
+        return ToHeads(await db.ReadHeadsAsync(guns, cancellationToken).ConfigureAwait(false));
+    }
+
+    // Rows ordered by GUN (a timestamp and at most one snapshot each) → one head per GUN that has a timestamp, in that order.
+    private static List<RepositoryHead> ToHeads(List<TufFileEntity> rows)
+    {
+        var heads = new List<RepositoryHead>(rows.Count / 2 + 1);
+        for (var i = 0; i < rows.Count;)
+        {
+            var gun = rows[i].Gun;
+            StoredFile? timestamp = null;
+            StoredFile? snapshot = null;
+            for (; i < rows.Count && rows[i].Gun == gun; i++)
+            {
+                var row = rows[i];
+                var file = new StoredFile(row.Role, row.Version, row.Data, row.Sha256, row.CreatedAt);
+                if (row.Role == RoleName.Timestamp)
+                {
+                    timestamp = file;
+                }
+                else
+                {
+                    snapshot = file;
+                }
+            }
+
+            if (timestamp is not null)
+            {
+                heads.Add(new RepositoryHead(gun, timestamp, snapshot));
+            }
+        }
+
+        return heads;
     }
 }

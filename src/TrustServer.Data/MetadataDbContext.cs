@@ -198,14 +198,63 @@ internal abstract class MetadataDbContext : DbContext
         TufFiles.FromSqlRaw(LatestOfEachRoleSql, GunParameter(gun)).AsNoTracking().ToListAsync(cancellationToken);
 
     // The provider's parameter for @gun.
-    private DbParameter GunParameter(string gun)
+    private DbParameter GunParameter(string gun) => Parameter("@gun", gun);
+
+    private DbParameter Parameter(string name, object value)
     {
         var parameter = DbProviderFactories.GetFactory(Database.GetDbConnection())?.CreateParameter()
             ?? throw new InvalidOperationException("The database provider cannot create parameters.");
-        parameter.ParameterName = "@gun";
-        parameter.Value = gun;
+        parameter.ParameterName = name;
+        parameter.Value = value;
         return parameter;
     }
+
+    /// <summary>
+    /// A keyset page of GUNs that hold a timestamp, in the column's order: the source <c>heads_guns(gun)</c> of
+    /// <see cref="HeadsSql"/> (the query of <see cref="EfMetadataCatalog.ListGunsWithTimestampAsync"/>).
+    /// </summary>
+    private const string GunPageSql = """
+        SELECT DISTINCT gun FROM tuf_files WHERE role = 'timestamp' AND gun > @after ORDER BY gun LIMIT @take
+        """;
+
+    private const string FirstGunPageSql = """
+        SELECT DISTINCT gun FROM tuf_files WHERE role = 'timestamp' ORDER BY gun LIMIT @take
+        """;
+
+    /// <summary>The distinct GUNs of the parameter <c>@guns</c> (SQLite: a JSON array of strings).</summary>
+    protected virtual string GunListSql => "SELECT DISTINCT value AS gun FROM json_each(@guns)";
+
+    /// <summary>The value of <c>@guns</c> for <see cref="GunListSql"/>.</summary>
+    protected virtual object GunListValue(IReadOnlyCollection<string> guns) => System.Text.Json.JsonSerializer.Serialize(guns);
+
+    /// <summary>
+    /// Every mapped column of the highest-version timestamp and the highest-version snapshot row of each GUN of
+    /// <paramref name="gunsSql"/> (a query of one column <c>gun</c>), ordered by GUN: two probes of the unique
+    /// (gun, role, version) index per GUN (SQLite: the covering index gives the row id, the rows are read by it).
+    /// </summary>
+    protected virtual string HeadsSql(string gunsSql) => $"""
+        WITH heads_guns(gun) AS ({gunsSql})
+        SELECT f.id, f.created_at, f.gun, f.role, f.version, f.data, f.sha256 FROM heads_guns JOIN tuf_files AS f ON f.id IN (
+            (SELECT t.id FROM tuf_files AS t WHERE t.gun = heads_guns.gun AND t.role = 'timestamp' ORDER BY t.version DESC LIMIT 1),
+            (SELECT s.id FROM tuf_files AS s WHERE s.gun = heads_guns.gun AND s.role = 'snapshot' ORDER BY s.version DESC LIMIT 1))
+        ORDER BY f.gun
+        """;
+
+    /// <summary>
+    /// The newest timestamp and snapshot rows of up to <paramref name="take"/> GUNs that hold a timestamp, after
+    /// <paramref name="after"/> (from the first when null), in one query; ordered by GUN as the keyset pages are.
+    /// </summary>
+    public Task<List<TufFileEntity>> ReadHeadsPageAsync(string? after, int take, CancellationToken cancellationToken) =>
+        after is null
+            ? TufFiles.FromSqlRaw(HeadsPageSql(first: true), Parameter("@take", take)).AsNoTracking().ToListAsync(cancellationToken)
+            : TufFiles.FromSqlRaw(HeadsPageSql(first: false), Parameter("@after", after), Parameter("@take", take)).AsNoTracking().ToListAsync(cancellationToken);
+
+    /// <summary>The query of <see cref="ReadHeadsPageAsync"/>: parameters <c>@take</c> and, unless <paramref name="first"/>, <c>@after</c>.</summary>
+    public string HeadsPageSql(bool first) => HeadsSql(first ? FirstGunPageSql : GunPageSql);
+
+    /// <summary>The newest timestamp and snapshot rows of each of <paramref name="guns"/>, in one query; ordered by GUN.</summary>
+    public Task<List<TufFileEntity>> ReadHeadsAsync(IReadOnlyCollection<string> guns, CancellationToken cancellationToken) =>
+        TufFiles.FromSqlRaw(HeadsSql(GunListSql), Parameter("@guns", GunListValue(guns))).AsNoTracking().ToListAsync(cancellationToken);
 
     /// <inheritdoc />
     protected override void OnModelCreating(ModelBuilder modelBuilder)

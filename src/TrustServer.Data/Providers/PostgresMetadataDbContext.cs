@@ -47,6 +47,25 @@ internal sealed class PostgresMetadataDbContext(DbContextOptions<PostgresMetadat
         SELECT f.id, f.created_at, f.gun, f.role, f.version, f.data, f.sha256 FROM roles CROSS JOIN LATERAL (
             SELECT * FROM tuf_files AS m WHERE m.gun = @gun AND m.role = roles.role ORDER BY m.version DESC LIMIT 1) AS f
         """;
+
+    /// <inheritdoc />
+    protected override string GunListSql => "SELECT DISTINCT gun FROM unnest(@guns) AS u(gun)";
+
+    /// <inheritdoc />
+    protected override object GunListValue(IReadOnlyCollection<string> guns) => guns.ToArray();
+
+    /// <summary>
+    /// A LATERAL probe of the (gun, role, version) index per GUN and role, one heap fetch per row (the portable form
+    /// fetches the id from the heap first: the index does not cover it on PostgreSQL).
+    /// </summary>
+    protected override string HeadsSql(string gunsSql) => $"""
+        WITH heads_guns(gun) AS ({gunsSql})
+        SELECT f.id, f.created_at, f.gun, f.role, f.version, f.data, f.sha256 FROM heads_guns CROSS JOIN LATERAL (
+            (SELECT * FROM tuf_files AS t WHERE t.gun = heads_guns.gun AND t.role = 'timestamp' ORDER BY t.version DESC LIMIT 1)
+            UNION ALL
+            (SELECT * FROM tuf_files AS s WHERE s.gun = heads_guns.gun AND s.role = 'snapshot' ORDER BY s.version DESC LIMIT 1)) AS f
+        ORDER BY f.gun
+        """;
 }
 
 /// <summary>Lets <c>dotnet ef migrations add --context PostgresMetadataDbContext</c> build the model without a server.</summary>

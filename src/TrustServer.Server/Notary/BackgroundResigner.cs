@@ -19,9 +19,12 @@ namespace TrustServer.Server.Notary;
 /// <para>One replica works at a time: the holder of the <c>resigner</c> <see cref="IWorkerLease"/> (PostgreSQL
 /// advisory lock on a dedicated session; SQLite: the process). Replicas without it retry every
 /// <see cref="LeaseRetry"/>; one that loses it (its session ends) stops and forgets its schedule.</para>
-/// <para>The holder loads every repository in keyset pages into a <see cref="RenewalSchedule"/> and sleeps until
+/// <para>The holder loads every repository in keyset pages into a <see cref="RenewalSchedule"/> — one query per page
+/// reads each repository's newest timestamp and snapshot (<see cref="IMetadataCatalog.ListRepositoryHeadsAsync"/>), so
+/// only a repository that needs renewal, or whose newest snapshot is not the one its timestamp names, costs queries of
+/// its own — and sleeps until
 /// the earliest renewal falls due, or until the changefeed is read again (every <see cref="DiscoveryInterval"/>: new
-/// repositories are scheduled, deleted ones forgotten). Renewals
+/// repositories are scheduled the same way, from one query per changefeed page; deleted ones forgotten). Renewals
 /// are paced to <c>Signing:Resigner:MaxPerSecond</c>, at most <c>BatchSize</c> per round. A repository whose root lists
 /// no timestamp key the server holds (imported, awaiting rotation) is never signed: skipped, counted and logged once,
 /// then looked at again only when it changes. When the signer or the database fails, every due repository waits
@@ -103,6 +106,8 @@ internal sealed partial class BackgroundResigner(
                 {
                     await LoadAsync(stoppingToken);
                     working = status.Working = true;
+                    status.Scheduled = _schedule.Count;
+                    metrics.ResignerScheduled.Set(_schedule.Count);
                     LogWorking(_schedule.Count);
                 }
 
@@ -129,7 +134,10 @@ internal sealed partial class BackgroundResigner(
         }
     }
 
-    /// <summary>Reads the changefeed's end, then every repository in pages; whatever changes meanwhile comes from the feed.</summary>
+    /// <summary>
+    /// Reads the changefeed's end, then every repository in pages of their heads (one query per page); whatever
+    /// changes meanwhile comes from the feed.
+    /// </summary>
     private async Task LoadAsync(CancellationToken cancellationToken)
     {
         Forget();
@@ -137,10 +145,14 @@ internal sealed partial class BackgroundResigner(
         string? after = null;
         while (true)
         {
-            var page = await catalog.ListGunsWithTimestampAsync(after, _options.BatchSize, cancellationToken);
-            foreach (var gun in page)
+            var page = await catalog.ListRepositoryHeadsAsync(after, _options.BatchSize, cancellationToken);
+            var now = timeProvider.GetUtcNow();
+            foreach (var head in page)
             {
-                await EvaluateAsync(gun, renew: false, cancellationToken);
+                if (!TrySchedule(head, now))
+                {
+                    await EvaluateAsync(head.Gun, renew: false, cancellationToken);
+                }
             }
 
             if (page.Count < _options.BatchSize)
@@ -148,7 +160,7 @@ internal sealed partial class BackgroundResigner(
                 return;
             }
 
-            after = page[^1];
+            after = page[^1].Gun;
         }
     }
 
@@ -161,33 +173,70 @@ internal sealed partial class BackgroundResigner(
         _setAside.Clear();
         status.Report(0, null);
         metrics.ResignerAtRisk.Set(0);
+        status.Scheduled = 0;
+        metrics.ResignerScheduled.Set(0);
         metrics.ResignerEarliestExpiry.Set(double.NaN);
     }
 
-    /// <summary>New or changed repositories not scheduled are looked at now; deleted ones are forgotten.</summary>
+    /// <summary>
+    /// New or changed repositories not scheduled are looked at now, from their heads read in one query per changefeed
+    /// page; deleted ones are forgotten.
+    /// </summary>
     private async Task FollowChangefeedAsync(CancellationToken cancellationToken)
     {
         IReadOnlyList<ChangeRecord> changes;
+        var discovered = new HashSet<string>(StringComparer.Ordinal);
         do
         {
             changes = await store.GetChangesAsync(null, _lastChange, ChangePage, cancellationToken);
-            var now = timeProvider.GetUtcNow();
             foreach (var change in changes)
             {
                 _lastChange = change.Id;
                 if (change.Category == "deletion")
                 {
                     Drop(change.Gun);
+                    discovered.Remove(change.Gun);
                 }
                 else if (!_schedule.Contains(change.Gun))
                 {
                     // A scheduled repository needs nothing: a publish only moves its renewal later, which is seen
                     // when the old due time comes. One set aside is looked at again (logged again only when its root changed).
-                    _schedule.Set(change.Gun, now, null);
+                    discovered.Add(change.Gun);
                 }
             }
+
+            await DiscoverAsync(discovered, cancellationToken);
+            discovered.Clear();
         }
         while (changes.Count == ChangePage);
+    }
+
+    /// <summary>
+    /// Schedules <paramref name="guns"/> from their heads; what needs renewal, or whose head does not show its current
+    /// chain, is due now (<see cref="RenewDueAsync"/> looks at it alone); one without a timestamp (deleted) is forgotten.
+    /// </summary>
+    private async Task DiscoverAsync(HashSet<string> guns, CancellationToken cancellationToken)
+    {
+        if (guns.Count == 0)
+        {
+            return;
+        }
+
+        var heads = await catalog.GetRepositoryHeadsAsync(guns, cancellationToken);
+        var now = timeProvider.GetUtcNow();
+        foreach (var head in heads)
+        {
+            guns.Remove(head.Gun);
+            if (!TrySchedule(head, now))
+            {
+                _schedule.Set(head.Gun, now, null);
+            }
+        }
+
+        foreach (var gone in guns)
+        {
+            Drop(gone);
+        }
     }
 
     /// <summary>Renews up to a batch of due repositories; true when the signer or the database failed.</summary>
@@ -307,6 +356,50 @@ internal sealed partial class BackgroundResigner(
         }
     }
 
+    /// <summary>
+    /// Schedules a repository from its head, read with a page of others, as <see cref="EvaluateAsync"/> without
+    /// <c>renew</c> would: its due time, or due now when it needs renewal. False, and nothing done, when the head does
+    /// not show the current chain (the timestamp names another snapshot than the newest, or a file does not parse):
+    /// the per-repository path looks at it.
+    /// </summary>
+    private bool TrySchedule(RepositoryHead head, DateTimeOffset now)
+    {
+        if (head.Snapshot is null)
+        {
+            return false;
+        }
+
+        CurrentChain current;
+        try
+        {
+            var timestamp = MetaListMetadata.TimestampFromEnvelope(SignedEnvelope.Parse(head.Timestamp.Data));
+            if (!string.Equals(timestamp.Meta.GetValueOrDefault(RoleName.Snapshot)?.Sha256Hex, head.Snapshot.Sha256, StringComparison.Ordinal))
+            {
+                return false;
+            }
+
+            var snapshot = MetaListMetadata.SnapshotFromEnvelope(SignedEnvelope.Parse(head.Snapshot.Data));
+            current = new CurrentChain(new ChainFile(head.Timestamp.Data, timestamp), new ChainFile(head.Snapshot.Data, snapshot));
+        }
+        catch (TufFormatException)
+        {
+            return false;
+        }
+
+        var known = _holdings.GetValueOrDefault(head.Gun);
+        var snapshotHeld = known?.Snapshot ?? true;
+        if (ChainRenewal.Assess(current, now, _lifetimes.TimestampMargin, snapshotHeld ? _lifetimes.SnapshotMargin : null) == RenewalNeed.None)
+        {
+            Schedule(head.Gun, current, snapshotHeld, known is not null);
+        }
+        else
+        {
+            _schedule.Set(head.Gun, now, ChainRenewal.EarliestServerExpiry(current, snapshotServerHeld: false));
+        }
+
+        return true;
+    }
+
     private void Schedule(string gun, CurrentChain chain, bool snapshotHeld, bool holdingsKnown)
     {
         _schedule.Set(
@@ -402,6 +495,8 @@ internal sealed partial class BackgroundResigner(
     {
         status.Report(_atRisk.Count, status.Reason);
         metrics.ResignerAtRisk.Set(_atRisk.Count);
+        status.Scheduled = _schedule.Count;
+        metrics.ResignerScheduled.Set(_schedule.Count);
         metrics.ResignerEarliestExpiry.Set(_schedule.EarliestExpiry is { } expiry ? expiry.ToUnixTimeMilliseconds() / 1000.0 : double.NaN);
     }
 

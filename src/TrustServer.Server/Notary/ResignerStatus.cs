@@ -11,6 +11,15 @@ internal sealed class ResignerStatus
     /// <summary>Whether this replica holds the re-signer's lease and works.</summary>
     public bool Working { get; set; }
 
+    private volatile int _scheduled;
+
+    /// <summary>Repositories the re-signer keeps a renewal time for (0 until it works).</summary>
+    public int Scheduled
+    {
+        get => _scheduled;
+        set => _scheduled = value;
+    }
+
     /// <summary>Repositories due for re-signing that could not be renewed.</summary>
     public int AtRisk => _current.AtRisk;
 

@@ -54,6 +54,9 @@ internal sealed class TrustServerMetrics
     public Gauge ResignerAtRisk { get; } = Factory.CreateGauge(
         "trustserver_resigner_repositories_at_risk", "Repositories due for re-signing that could not be renewed (signer or database unreachable).", []);
 
+    public Gauge ResignerScheduled { get; } = Factory.CreateGauge(
+        "trustserver_resigner_repositories_scheduled", "Repositories the background re-signer keeps a renewal time for; 0 on replicas not doing the work.", []);
+
     public Counter RetentionFilesRemoved { get; } = Factory.CreateCounter(
         "trustserver_retention_files_removed_total", "Old metadata versions (tuf_files rows) removed by retention.", []);
 
