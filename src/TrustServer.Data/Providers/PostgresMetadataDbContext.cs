@@ -13,9 +13,19 @@ internal sealed class PostgresMetadataDbContext(DbContextOptions<PostgresMetadat
     /// <summary>Statements Npgsql keeps prepared per connection unless the connection string says otherwise.</summary>
     internal const int DefaultMaxAutoPrepare = 32;
 
-    /// <summary>Configures <paramref name="builder"/> for this context on <paramref name="connectionString"/>.</summary>
-    public static void Configure(DbContextOptionsBuilder builder, string connectionString) =>
+    /// <summary>
+    /// Configures <paramref name="builder"/> for this context on <paramref name="connectionString"/>, with the compiled
+    /// model (<c>CompiledModels/Postgres</c>, see <see cref="MetadataDbContext"/>) unless <paramref name="compiledModel"/>
+    /// is false (design time: the model is then built from <c>OnModelCreating</c>).
+    /// </summary>
+    public static void Configure(DbContextOptionsBuilder builder, string connectionString, bool compiledModel = true)
+    {
         builder.UseNpgsql(WithPreparedStatements(connectionString), npgsql => npgsql.MigrationsHistoryTable(MigrationsHistoryTable));
+        if (compiledModel)
+        {
+            builder.UseModel(CompiledModels.Postgres.PostgresMetadataDbContextModel.Instance);
+        }
+    }
 
     /// <summary>
     /// <paramref name="connectionString"/> with Npgsql's automatic preparation on (<c>Max Auto Prepare</c>
@@ -75,7 +85,7 @@ internal sealed class PostgresMetadataDbContextDesignTimeFactory : IDesignTimeDb
     public PostgresMetadataDbContext CreateDbContext(string[] args)
     {
         var builder = new DbContextOptionsBuilder<PostgresMetadataDbContext>();
-        PostgresMetadataDbContext.Configure(builder, "Host=localhost;Database=trustserver_design_time");
+        PostgresMetadataDbContext.Configure(builder, "Host=localhost;Database=trustserver_design_time", compiledModel: false);
         return new PostgresMetadataDbContext(builder.Options);
     }
 }

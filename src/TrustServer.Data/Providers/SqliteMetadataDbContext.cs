@@ -13,9 +13,19 @@ namespace TrustServer.Data.Providers;
 /// </summary>
 internal sealed class SqliteMetadataDbContext(DbContextOptions<SqliteMetadataDbContext> options) : MetadataDbContext(options)
 {
-    /// <summary>Configures <paramref name="builder"/> for this context on <paramref name="connectionString"/>.</summary>
-    public static void Configure(DbContextOptionsBuilder builder, string connectionString) =>
+    /// <summary>
+    /// Configures <paramref name="builder"/> for this context on <paramref name="connectionString"/>, with the compiled
+    /// model (<c>CompiledModels/Sqlite</c>, see <see cref="MetadataDbContext"/>) unless <paramref name="compiledModel"/>
+    /// is false (design time: the model is then built from <c>OnModelCreating</c>).
+    /// </summary>
+    public static void Configure(DbContextOptionsBuilder builder, string connectionString, bool compiledModel = true)
+    {
         builder.UseSqlite(connectionString, sqlite => sqlite.MigrationsHistoryTable(MigrationsHistoryTable));
+        if (compiledModel)
+        {
+            builder.UseModel(CompiledModels.Sqlite.SqliteMetadataDbContextModel.Instance);
+        }
+    }
 
     /// <inheritdoc />
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
@@ -41,13 +51,13 @@ internal sealed class SqliteMetadataDbContext(DbContextOptions<SqliteMetadataDbC
     }
 
     /// <summary><see cref="DateTimeOffset"/> ↔ <c>yyyy-MM-ddTHH:mm:ss.fffffffZ</c> (always UTC, fixed width).</summary>
-    private sealed class UtcTextConverter() : ValueConverter<DateTimeOffset, string>(value => ToText(value), text => FromText(text))
+    internal sealed class UtcTextConverter() : ValueConverter<DateTimeOffset, string>(value => ToText(value), text => FromText(text))
     {
         private const string Format = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
 
-        private static string ToText(DateTimeOffset value) => value.UtcDateTime.ToString(Format, CultureInfo.InvariantCulture);
+        internal static string ToText(DateTimeOffset value) => value.UtcDateTime.ToString(Format, CultureInfo.InvariantCulture);
 
-        private static DateTimeOffset FromText(string text) =>
+        internal static DateTimeOffset FromText(string text) =>
             DateTimeOffset.ParseExact(text, Format, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
     }
 }
@@ -59,7 +69,7 @@ internal sealed class SqliteMetadataDbContextDesignTimeFactory : IDesignTimeDbCo
     public SqliteMetadataDbContext CreateDbContext(string[] args)
     {
         var builder = new DbContextOptionsBuilder<SqliteMetadataDbContext>();
-        SqliteMetadataDbContext.Configure(builder, "Data Source=trustserver-design-time.db");
+        SqliteMetadataDbContext.Configure(builder, "Data Source=trustserver-design-time.db", compiledModel: false);
         return new SqliteMetadataDbContext(builder.Options);
     }
 }

@@ -97,6 +97,15 @@ internal static class StorageHostingExtensions
             throw new ServerConfigurationException(ex.Message, ex);
         }
 
+        // A remote signer's first call opens the mutual-TLS channel (handshake, HTTP/2, the gRPC client's first use):
+        // started here, it overlaps the migration check instead of delaying the first readiness probe. Not awaited and
+        // its answer not used (a signer that hangs must not delay listening); readiness asks the signer itself.
+        if (app.Services.GetService<ISignerHealth>() is { } signer)
+        {
+            _ = signer.CheckHealthAsync(cancellationToken).ContinueWith(
+                static check => _ = check.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
+
         if (app.Services.GetRequiredService<IOptions<StorageOptions>>().Value.MigrateOnStartup)
         {
             await app.Services.MigrateDatabasesAsync(cancellationToken, timeline);

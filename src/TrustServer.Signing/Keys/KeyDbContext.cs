@@ -26,10 +26,20 @@ internal abstract class KeyDbContext : DbContext
     {
     }
 
-    public DbSet<PrivateKeyRow> PrivateKeys => Set<PrivateKeyRow>();
+    /// <summary>
+    /// The undeleted rows of <c>private_keys</c> (a deleted key is never read, signed with or handed out). An explicit
+    /// filter rather than a model query filter: the compiled model (<c>Keys/CompiledModels</c>) cannot hold query filters.
+    /// </summary>
+    public IQueryable<PrivateKeyRow> PrivateKeys => AllPrivateKeys.Where(r => r.DeletedAt == null);
 
-    /// <summary>Keys inside a PKCS#11 token (ours; <c>Keys:Backend = Pkcs11</c>).</summary>
-    public DbSet<HsmKeyRow> HsmKeys => Set<HsmKeyRow>();
+    /// <summary>Every row of <c>private_keys</c>, deleted ones included: for adding rows and for the importer.</summary>
+    public DbSet<PrivateKeyRow> AllPrivateKeys => Set<PrivateKeyRow>();
+
+    /// <summary>The undeleted keys inside a PKCS#11 token (ours; <c>Keys:Backend = Pkcs11</c>).</summary>
+    public IQueryable<HsmKeyRow> HsmKeys => AllHsmKeys.Where(r => r.DeletedAt == null);
+
+    /// <summary>Every row of <c>hsm_keys</c>, deleted ones included: for adding rows.</summary>
+    public DbSet<HsmKeyRow> AllHsmKeys => Set<HsmKeyRow>();
 
     /// <summary>
     /// Serializes concurrent get-or-create calls for one (gun, role, algorithm) inside the current transaction,
@@ -41,7 +51,6 @@ internal abstract class KeyDbContext : DbContext
     {
         var key = modelBuilder.Entity<PrivateKeyRow>();
         key.ToTable("private_keys");
-        key.HasQueryFilter(r => r.DeletedAt == null);
         key.HasKey(r => r.Id).HasName("private_keys_pkey");
         key.Property(r => r.Id).HasColumnName("id");
         key.Property(r => r.CreatedAt).HasColumnName("created_at").HasConversion(UtcConverter);
@@ -67,7 +76,6 @@ internal abstract class KeyDbContext : DbContext
 
         var hsm = modelBuilder.Entity<HsmKeyRow>();
         hsm.ToTable("hsm_keys");
-        hsm.HasQueryFilter(r => r.DeletedAt == null);
         hsm.HasKey(r => r.Id).HasName("hsm_keys_pkey");
         hsm.Property(r => r.Id).HasColumnName("id");
         hsm.Property(r => r.CreatedAt).HasColumnName("created_at").HasConversion(UtcConverter);
@@ -97,9 +105,18 @@ internal abstract class KeyDbContext : DbContext
 /// <summary>The key database on PostgreSQL, column types as in notary-signer's PostgreSQL migration.</summary>
 internal sealed class PostgresKeyDbContext(DbContextOptions<PostgresKeyDbContext> options) : KeyDbContext(options)
 {
-    /// <summary>Configures <paramref name="builder"/> for this context on <paramref name="connectionString"/>.</summary>
-    public static void Configure(DbContextOptionsBuilder builder, string connectionString) =>
+    /// <summary>
+    /// Configures <paramref name="builder"/> for this context on <paramref name="connectionString"/>, with the compiled
+    /// model (<c>Keys/CompiledModels/Postgres</c>) unless <paramref name="compiledModel"/> is false (design time).
+    /// </summary>
+    public static void Configure(DbContextOptionsBuilder builder, string connectionString, bool compiledModel = true)
+    {
         builder.UseNpgsql(connectionString, npgsql => npgsql.MigrationsHistoryTable(MigrationsHistoryTable));
+        if (compiledModel)
+        {
+            builder.UseModel(CompiledModels.Postgres.PostgresKeyDbContextModel.Instance);
+        }
+    }
 
     public override async Task LockCreateAsync(string gun, string role, string algorithm, CancellationToken cancellationToken)
     {
@@ -130,9 +147,18 @@ internal sealed class PostgresKeyDbContext(DbContextOptions<PostgresKeyDbContext
 /// <summary>The key database on SQLite (embedded default).</summary>
 internal sealed class SqliteKeyDbContext(DbContextOptions<SqliteKeyDbContext> options) : KeyDbContext(options)
 {
-    /// <summary>Configures <paramref name="builder"/> for this context on <paramref name="connectionString"/>.</summary>
-    public static void Configure(DbContextOptionsBuilder builder, string connectionString) =>
+    /// <summary>
+    /// Configures <paramref name="builder"/> for this context on <paramref name="connectionString"/>, with the compiled
+    /// model (<c>Keys/CompiledModels/Sqlite</c>) unless <paramref name="compiledModel"/> is false (design time).
+    /// </summary>
+    public static void Configure(DbContextOptionsBuilder builder, string connectionString, bool compiledModel = true)
+    {
         builder.UseSqlite(connectionString, sqlite => sqlite.MigrationsHistoryTable(MigrationsHistoryTable));
+        if (compiledModel)
+        {
+            builder.UseModel(CompiledModels.Sqlite.SqliteKeyDbContextModel.Instance);
+        }
+    }
 
     /// <summary>
     /// Nothing to do: Microsoft.Data.Sqlite starts transactions with <c>BEGIN IMMEDIATE</c>, which already

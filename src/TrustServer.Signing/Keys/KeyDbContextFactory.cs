@@ -14,15 +14,19 @@ internal sealed class KeyDbContextFactory
 {
     private readonly DbContextOptions _options;
 
-    public KeyDbContextFactory(StorageProvider provider, string connectionString)
+    /// <summary>Options for contexts of <paramref name="provider"/> on <paramref name="connectionString"/>.</summary>
+    /// <param name="provider">The database provider.</param>
+    /// <param name="connectionString">The key database.</param>
+    /// <param name="compiledModel">Whether contexts use the compiled model (false at design time: built from code).</param>
+    public KeyDbContextFactory(StorageProvider provider, string connectionString, bool compiledModel = true)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         Provider = provider;
         ConnectionString = connectionString;
         _options = provider switch
         {
-            StorageProvider.Postgres => Options<PostgresKeyDbContext>(PostgresKeyDbContext.Configure, connectionString),
-            StorageProvider.Sqlite => Options<SqliteKeyDbContext>(SqliteKeyDbContext.Configure, connectionString),
+            StorageProvider.Postgres => Options<PostgresKeyDbContext>(b => PostgresKeyDbContext.Configure(b, connectionString, compiledModel)),
+            StorageProvider.Sqlite => Options<SqliteKeyDbContext>(b => SqliteKeyDbContext.Configure(b, connectionString, compiledModel)),
             _ => throw new ArgumentOutOfRangeException(nameof(provider), provider, "Unknown storage provider."),
         };
     }
@@ -37,11 +41,11 @@ internal sealed class KeyDbContextFactory
         _ => new SqliteKeyDbContext((DbContextOptions<SqliteKeyDbContext>)_options),
     };
 
-    private static DbContextOptions<TContext> Options<TContext>(Action<DbContextOptionsBuilder, string> configure, string connectionString)
+    private static DbContextOptions<TContext> Options<TContext>(Action<DbContextOptionsBuilder> configure)
         where TContext : KeyDbContext
     {
         var builder = new DbContextOptionsBuilder<TContext>();
-        configure(builder, connectionString);
+        configure(builder);
         return builder.Options;
     }
 
@@ -72,12 +76,12 @@ internal sealed class KeyDbContextFactory
 internal sealed class PostgresKeyDbContextDesignFactory : IDesignTimeDbContextFactory<PostgresKeyDbContext>
 {
     public PostgresKeyDbContext CreateDbContext(string[] args) =>
-        (PostgresKeyDbContext)new KeyDbContextFactory(StorageProvider.Postgres, "Host=localhost;Database=keys").Create();
+        (PostgresKeyDbContext)new KeyDbContextFactory(StorageProvider.Postgres, "Host=localhost;Database=keys", compiledModel: false).Create();
 }
 
 /// <summary>Design-time factory for <c>dotnet ef migrations add … --context SqliteKeyDbContext</c>.</summary>
 internal sealed class SqliteKeyDbContextDesignFactory : IDesignTimeDbContextFactory<SqliteKeyDbContext>
 {
     public SqliteKeyDbContext CreateDbContext(string[] args) =>
-        (SqliteKeyDbContext)new KeyDbContextFactory(StorageProvider.Sqlite, "Data Source=keys.db").Create();
+        (SqliteKeyDbContext)new KeyDbContextFactory(StorageProvider.Sqlite, "Data Source=keys.db", compiledModel: false).Create();
 }

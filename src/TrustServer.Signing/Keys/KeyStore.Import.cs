@@ -39,7 +39,7 @@ public sealed partial class KeyStore
         await using var context = _contexts.Create();
         await using var transaction = await context.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var ids = keys.Select(k => k.KeyId).ToList();
-        var stored = await context.PrivateKeys.IgnoreQueryFilters().AsNoTracking()
+        var stored = await context.AllPrivateKeys.AsNoTracking()
             .Where(r => ids.Contains(r.KeyId))
             .ToDictionaryAsync(r => r.KeyId, StringComparer.Ordinal, cancellationToken).ConfigureAwait(false);
         var conflicts = new List<string>();
@@ -61,7 +61,7 @@ public sealed partial class KeyStore
             else
             {
                 added++;
-                context.PrivateKeys.Add(ToRow(key));
+                context.AllPrivateKeys.Add(ToRow(key));
             }
         }
 

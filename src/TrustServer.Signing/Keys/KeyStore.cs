@@ -144,7 +144,7 @@ public sealed partial class KeyStore
             ObjectLabel = pair.Label,
             TokenLabel = token.TokenLabel ?? string.Empty,
         };
-        context.HsmKeys.Add(row);
+        context.AllHsmKeys.Add(row);
         await context.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
 
@@ -197,7 +197,7 @@ public sealed partial class KeyStore
             Gun = gun,
             Role = role,
         };
-        context.PrivateKeys.Add(row);
+        context.AllPrivateKeys.Add(row);
         await context.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
 

@@ -80,7 +80,7 @@ public abstract class KeyStoreContractTests(IKeyDatabase database)
         await using (var context = KeyDatabase.NewContext(Database))
         {
             var row = await KeyDatabase.ReadRowAsync(Database, a.KeyId);
-            context.PrivateKeys.Add(new PrivateKeyRow
+            context.AllPrivateKeys.Add(new PrivateKeyRow
             {
                 KeyId = "0000" + a.KeyId[4..], EncryptionAlg = row.EncryptionAlg, KeywrapAlg = row.KeywrapAlg, Algorithm = row.Algorithm,
                 PassphraseAlias = row.PassphraseAlias, Public = row.Public, Private = row.Private, Gun = gun, Role = "timestamp",

@@ -94,12 +94,12 @@ internal static class KeyDatabase
     public static async Task<PrivateKeyRow> ReadRowAsync(IKeyDatabase database, string keyId)
     {
         await using var context = NewContext(database);
-        return await context.PrivateKeys.IgnoreQueryFilters().AsNoTracking().SingleAsync(r => r.KeyId == keyId);
+        return await context.AllPrivateKeys.AsNoTracking().SingleAsync(r => r.KeyId == keyId);
     }
 
     public static async Task<List<PrivateKeyRow>> ReadRowsAsync(IKeyDatabase database, string gun)
     {
         await using var context = NewContext(database);
-        return await context.PrivateKeys.IgnoreQueryFilters().AsNoTracking().Where(r => r.Gun == gun).ToListAsync();
+        return await context.AllPrivateKeys.AsNoTracking().Where(r => r.Gun == gun).ToListAsync();
     }
 }
