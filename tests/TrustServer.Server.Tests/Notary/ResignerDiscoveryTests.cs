@@ -224,6 +224,9 @@ public sealed class ResignerDiscoveryTests(PostgresDatabaseFixture database) : I
         public Task<CommitOutcome> CommitAsync(string gun, long? expectedTimestampVersion, IReadOnlyList<MetadataFile> files, AuditContext audit, CancellationToken cancellationToken = default) =>
             inner.CommitAsync(gun, expectedTimestampVersion, files, audit, cancellationToken);
 
+        public Task<CommitOutcome> CommitAsync(string gun, ExpectedTimestamp expected, IReadOnlyList<MetadataFile> files, AuditContext audit, CancellationToken cancellationToken = default) =>
+            inner.CommitAsync(gun, expected, files, audit, cancellationToken);
+
         public Task<bool> DeleteAsync(string gun, AuditContext audit, CancellationToken cancellationToken = default) => inner.DeleteAsync(gun, audit, cancellationToken);
 
         public Task<IReadOnlyList<ChangeRecord>> GetChangesAsync(string? gun, long changeId, int records, CancellationToken cancellationToken = default) =>
