@@ -204,6 +204,11 @@ public sealed class LocalMariaDbServer : IAsyncDisposable, IDisposable
     [
         "--no-defaults",
         $"--datadir={DataDirectory}",
+
+        // Its own temporary directory: with the default (/tmp) an install running beside other tests once failed on a
+        // temporary table file that had gone from /tmp ("Could not remove temporary table", "Unknown table
+        // 'mysql.tmp_user_sys'").
+        $"--tmpdir={TemporaryFilesDirectory}",
         .. Environment.IsPrivilegedProcess ? new[] { "--user=root" } : [],
         "--skip-log-bin",
         "--innodb-log-file-size=8M",
@@ -214,8 +219,11 @@ public sealed class LocalMariaDbServer : IAsyncDisposable, IDisposable
         "--collation-server=utf8mb4_general_ci",
     ];
 
+    private string TemporaryFilesDirectory => _directory.Combine("tmp");
+
     private async Task InitializeDataDirectoryAsync(string installDb, CancellationToken cancellationToken)
     {
+        Directory.CreateDirectory(TemporaryFilesDirectory);
         var result = await ProcessRunner.RunAsync(
             installDb,
             [.. CommonOptions(), "--auth-root-authentication-method=normal", "--skip-test-db"],
