@@ -112,6 +112,17 @@ internal sealed class ChildProcess : IDisposable
         }
     }
 
+    /// <summary>Waits (90 s at most) until the server's Notary health endpoint under <paramref name="baseUrl"/> answers 2xx.</summary>
+    public Task WaitForNotaryHealthAsync(HttpClient http, string baseUrl, CancellationToken cancellationToken) =>
+        WaitUntilAsync(
+            async token =>
+            {
+                using var response = await http.GetAsync(new Uri(baseUrl + "/_notary_server/health"), token);
+                return response.IsSuccessStatusCode;
+            },
+            TimeSpan.FromSeconds(90),
+            cancellationToken);
+
     /// <summary>Waits until <paramref name="ready"/> returns true; throws with the log tail when the child exits or time runs out.</summary>
     public async Task WaitUntilAsync(Func<CancellationToken, Task<bool>> ready, TimeSpan timeout, CancellationToken cancellationToken)
     {

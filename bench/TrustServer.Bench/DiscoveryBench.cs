@@ -48,7 +48,7 @@ internal static partial class DiscoveryBench
         using (var seeding = ChildProcess.Start("trustserver-discovery-seed", BenchStack.DotnetHost(), Arguments("--Signing:Resigner:Enabled=false"),
             Path.Combine(logDirectory, "trustserver-discovery-seed.log"), work))
         {
-            await WaitHealthyAsync(seeding, http, url, cancellationToken);
+            await seeding.WaitForNotaryHealthAsync(http, url, cancellationToken);
             var template = await Publishing.PrepareAsync(http, url, TemplateGun, 0, cancellationToken);
             await Publishing.InitializeAsync(http, url, [template], cancellationToken);
         }
@@ -136,24 +136,12 @@ internal static partial class DiscoveryBench
         return summary;
     }
 
-    // Copies the template to repositories first..last (tuf_files and changefeed rows), as the scale row does.
+    // Copies the template to repositories first..last (tuf_files and changefeed rows) with the scale row's batch.
     private static async Task<TimeSpan> CopyAsync(NpgsqlDataSource data, int first, int last, CancellationToken cancellationToken, bool vacuum = true)
     {
         var watch = Stopwatch.StartNew();
-        await using (var batch = data.CreateBatch())
+        await using (var batch = ScaleBench.CopyTemplateBatch(data, TemplateGun, GunPrefix, first, last))
         {
-            batch.BatchCommands.Add(new NpgsqlBatchCommand("""
-                INSERT INTO tuf_files (created_at, gun, role, version, data, sha256)
-                SELECT t.created_at, $1 || lpad(g::text, 7, '0'), t.role, t.version, t.data, t.sha256
-                FROM generate_series($2::int, $3::int) AS g
-                CROSS JOIN (SELECT created_at, role, version, data, sha256 FROM tuf_files WHERE gun = $4 ORDER BY id) AS t
-                """) { Parameters = { new() { Value = GunPrefix }, new() { Value = first }, new() { Value = last }, new() { Value = TemplateGun } } });
-            batch.BatchCommands.Add(new NpgsqlBatchCommand("""
-                INSERT INTO changefeed (created_at, gun, version, sha256, category)
-                SELECT c.created_at, $1 || lpad(g::text, 7, '0'), c.version, c.sha256, c.category
-                FROM generate_series($2::int, $3::int) AS g
-                CROSS JOIN (SELECT created_at, version, sha256, category FROM changefeed WHERE gun = $4 ORDER BY id) AS c
-                """) { Parameters = { new() { Value = GunPrefix }, new() { Value = first }, new() { Value = last }, new() { Value = TemplateGun } } });
             await batch.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -202,22 +190,6 @@ internal static partial class DiscoveryBench
         return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
     }
 
-    private static Task WaitHealthyAsync(ChildProcess process, HttpClient http, string url, CancellationToken cancellationToken) =>
-        process.WaitUntilAsync(
-            async token =>
-            {
-                try
-                {
-                    using var response = await http.GetAsync(new Uri(url + "/_notary_server/health"), token);
-                    return response.IsSuccessStatusCode;
-                }
-                catch (HttpRequestException)
-                {
-                    return false;
-                }
-            },
-            TimeSpan.FromSeconds(90),
-            cancellationToken);
 
     // The rendered line, or the server's JSON log (the template, then the property).
     [GeneratedRegex(@"working on this replica: (?:\{Repositories\} repositories scheduled"",""Repositories"":)?([\d,]+)")]

@@ -37,7 +37,7 @@ internal static class Resigning
         using (var seeding = ChildProcess.Start("trustserver-seed", BenchStack.DotnetHost(), Arguments("--Signing:Lifetimes:Timestamp=00:01:00", "--Signing:Resigner:Enabled=false", "--RateLimits:KeyCreations=0"),
             Path.Combine(logDirectory, "trustserver-resign-seed.log"), work))
         {
-            await WaitHealthyAsync(seeding, http, url, cancellationToken);
+            await seeding.WaitForNotaryHealthAsync(http, url, cancellationToken);
             var next = -1;
             await Task.WhenAll(Enumerable.Range(0, options.ParallelRepositories).Select(async _ =>
             {
@@ -90,20 +90,4 @@ internal static class Resigning
         return (T)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    private static Task WaitHealthyAsync(ChildProcess process, HttpClient http, string url, CancellationToken cancellationToken) =>
-        process.WaitUntilAsync(
-            async token =>
-            {
-                try
-                {
-                    using var response = await http.GetAsync(new Uri(url + "/_notary_server/health"), token);
-                    return response.IsSuccessStatusCode;
-                }
-                catch (HttpRequestException)
-                {
-                    return false;
-                }
-            },
-            TimeSpan.FromSeconds(90),
-            cancellationToken);
 }

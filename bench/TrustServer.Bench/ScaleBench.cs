@@ -238,6 +238,28 @@ internal static partial class ScaleBench
 
     private static string Gun(long n) => GunPrefix + n.ToString("D7", CultureInfo.InvariantCulture);
 
+    /// <summary>
+    /// One batch of two statements copying the template repository's <c>tuf_files</c> and <c>changefeed</c> rows to
+    /// the repositories <paramref name="gunPrefix"/> + first..last (seven digits); also the discovery row's loader.
+    /// </summary>
+    internal static NpgsqlBatch CopyTemplateBatch(NpgsqlDataSource data, string templateGun, string gunPrefix, int first, int last)
+    {
+        var batch = data.CreateBatch();
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("""
+            INSERT INTO tuf_files (created_at, gun, role, version, data, sha256)
+            SELECT t.created_at, $1 || lpad(g::text, 7, '0'), t.role, t.version, t.data, t.sha256
+            FROM generate_series($2::int, $3::int) AS g
+            CROSS JOIN (SELECT created_at, role, version, data, sha256 FROM tuf_files WHERE gun = $4 ORDER BY id) AS t
+            """) { Parameters = { new() { Value = gunPrefix }, new() { Value = first }, new() { Value = last }, new() { Value = templateGun } } });
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("""
+            INSERT INTO changefeed (created_at, gun, version, sha256, category)
+            SELECT c.created_at, $1 || lpad(g::text, 7, '0'), c.version, c.sha256, c.category
+            FROM generate_series($2::int, $3::int) AS g
+            CROSS JOIN (SELECT created_at, version, sha256, category FROM changefeed WHERE gun = $4 ORDER BY id) AS c
+            """) { Parameters = { new() { Value = gunPrefix }, new() { Value = first }, new() { Value = last }, new() { Value = templateGun } } });
+        return batch;
+    }
+
     // Copies the template to repositories first..last (tuf_files, changefeed) in chunks, then VACUUM ANALYZE.
     private static async Task LoadAsync(NpgsqlDataSource data, int first, int last, ScaleResult result, string name, Action<string> progress, CancellationToken cancellationToken)
     {
@@ -246,19 +268,7 @@ internal static partial class ScaleBench
         for (var from = first; from <= last; from += LoadChunk)
         {
             var to = Math.Min(last, from + LoadChunk - 1);
-            await using var batch = data.CreateBatch();
-            batch.BatchCommands.Add(new NpgsqlBatchCommand("""
-                INSERT INTO tuf_files (created_at, gun, role, version, data, sha256)
-                SELECT t.created_at, $1 || lpad(g::text, 7, '0'), t.role, t.version, t.data, t.sha256
-                FROM generate_series($2::int, $3::int) AS g
-                CROSS JOIN (SELECT created_at, role, version, data, sha256 FROM tuf_files WHERE gun = $4 ORDER BY id) AS t
-                """) { Parameters = { new() { Value = GunPrefix }, new() { Value = from }, new() { Value = to }, new() { Value = TemplateGun } } });
-            batch.BatchCommands.Add(new NpgsqlBatchCommand("""
-                INSERT INTO changefeed (created_at, gun, version, sha256, category)
-                SELECT c.created_at, $1 || lpad(g::text, 7, '0'), c.version, c.sha256, c.category
-                FROM generate_series($2::int, $3::int) AS g
-                CROSS JOIN (SELECT created_at, version, sha256, category FROM changefeed WHERE gun = $4 ORDER BY id) AS c
-                """) { Parameters = { new() { Value = GunPrefix }, new() { Value = from }, new() { Value = to }, new() { Value = TemplateGun } } });
+            await using var batch = CopyTemplateBatch(data, TemplateGun, GunPrefix, from, to);
             await batch.ExecuteNonQueryAsync(cancellationToken);
             files += batch.BatchCommands[0].RecordsAffected;
             changes += batch.BatchCommands[1].RecordsAffected;
