@@ -23,31 +23,43 @@ public static class MigrationExtensions
     {
         ArgumentNullException.ThrowIfNull(database);
 
-        // A new database has no history table: asking it for applied migrations would fail, and EF Core logs that
-        // failed query as an error before handling it, so the table's existence is checked first.
-        var history = database.GetService<IHistoryRepository>();
-        if (!await history.ExistsAsync(cancellationToken).ConfigureAwait(false)
-            || await HasPendingMigrationsAsync(database, cancellationToken).ConfigureAwait(false))
+        var applied = await ReadAppliedMigrationsAsync(database, cancellationToken).ConfigureAwait(false);
+        if (applied is null)
+        {
+            // No readable history table: a new database, or one that cannot be reached (MigrateAsync then fails
+            // and says why, as before). EF Core asks for the history table through a command whose failure it logs
+            // at Error level before handling it — Npgsql's existence check is that very query (npgsql/efcore.pg#3407)
+            // — one false alarm on every new deployment; so the table is created first when the database exists.
+            // The providers' CreateIfNotExists tolerates replicas creating it at once.
+            if (await database.GetService<IRelationalDatabaseCreator>().ExistsAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await database.GetService<IHistoryRepository>().CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else if (database.GetService<IMigrationsAssembly>().Migrations.Keys.Any(id => !applied.Contains(id)))
         {
             await database.MigrateAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
     /// <summary>
-    /// Whether a migration of the assembly is missing from the history table, read with one plain query. Not
-    /// <c>GetPendingMigrationsAsync</c>: EF Core's history repository builds a model of the history table with the
+    /// The migrations the history table lists, read with one plain query, or null when it cannot be read. Not
+    /// <c>GetAppliedMigrationsAsync</c>: EF Core's history repository builds a model of the history table with the
     /// full convention set for its column names, the model building that the compiled models save everywhere else
-    /// (issue 19, target 6). <c>MigrationId</c> is the history table's key column in every EF Core version.
+    /// (issue 19, target 6), and logs a missing table as an error. <c>MigrationId</c> is the history table's key
+    /// column in every EF Core version.
     /// </summary>
-    private static async Task<bool> HasPendingMigrationsAsync(DatabaseFacade database, CancellationToken cancellationToken)
+    private static async Task<HashSet<string>?> ReadAppliedMigrationsAsync(DatabaseFacade database, CancellationToken cancellationToken)
     {
         var relational = RelationalOptionsExtension.Extract(database.GetService<IDbContextOptions>());
         var sql = database.GetService<ISqlGenerationHelper>();
         var table = sql.DelimitIdentifier(relational.MigrationsHistoryTableName ?? HistoryRepository.DefaultTableName, relational.MigrationsHistoryTableSchema);
         var applied = new HashSet<string>(StringComparer.Ordinal);
-        await database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            await database.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using var command = database.GetDbConnection().CreateCommand();
             command.Transaction = database.CurrentTransaction?.GetDbTransaction();
             command.CommandText = $"SELECT {sql.DelimitIdentifier("MigrationId")} FROM {table}";
@@ -59,16 +71,13 @@ public static class MigrationExtensions
         }
         catch (DbException)
         {
-            // No readable history table (on PostgreSQL the existence check above answered true for a new database in
-            // the migration tests; EF Core's own history query copes with that): everything is pending, and
-            // MigrateAsync creates the table or reports why it cannot.
-            return true;
+            return null;
         }
         finally
         {
             await database.CloseConnectionAsync().ConfigureAwait(false);
         }
 
-        return database.GetService<IMigrationsAssembly>().Migrations.Keys.Any(id => !applied.Contains(id));
+        return applied;
     }
 }
