@@ -330,12 +330,5 @@ internal sealed class BenchStack : IDisposable
     }
 
     private Task WaitHealthyAsync(Target target, string path, CancellationToken cancellationToken) =>
-        target.Process.WaitUntilAsync(
-            async token =>
-            {
-                using var response = await Http.GetAsync(new Uri(target.Url + path), token);
-                return response.IsSuccessStatusCode;
-            },
-            TimeSpan.FromSeconds(90),
-            cancellationToken);
+        target.Process.WaitForSuccessAsync(Http, new Uri(target.Url + path), cancellationToken);
 }

@@ -112,17 +112,6 @@ internal sealed class ChildProcess : IDisposable
         }
     }
 
-    /// <summary>Waits (90 s at most) until the server's Notary health endpoint under <paramref name="baseUrl"/> answers 2xx.</summary>
-    public Task WaitForNotaryHealthAsync(HttpClient http, string baseUrl, CancellationToken cancellationToken) =>
-        WaitUntilAsync(
-            async token =>
-            {
-                using var response = await http.GetAsync(new Uri(baseUrl + "/_notary_server/health"), token);
-                return response.IsSuccessStatusCode;
-            },
-            TimeSpan.FromSeconds(90),
-            cancellationToken);
-
     /// <summary>Waits until <paramref name="ready"/> returns true; throws with the log tail when the child exits or time runs out.</summary>
     public async Task WaitUntilAsync(Func<CancellationToken, Task<bool>> ready, TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -153,6 +142,17 @@ internal sealed class ChildProcess : IDisposable
 
         throw new InvalidOperationException($"{Name} was not ready after {timeout.TotalSeconds:F0} s. Log {LogPath}:\n{Tail()}");
     }
+
+    /// <summary>Waits (90 s at most) until a GET of <paramref name="url"/> answers 2xx.</summary>
+    public Task WaitForSuccessAsync(HttpClient http, Uri url, CancellationToken cancellationToken) =>
+        WaitUntilAsync(
+            async token =>
+            {
+                using var response = await http.GetAsync(url, token);
+                return response.IsSuccessStatusCode;
+            },
+            TimeSpan.FromSeconds(90),
+            cancellationToken);
 
     /// <summary>Waits until the TCP port accepts connections.</summary>
     public Task WaitForPortAsync(int port, TimeSpan timeout, CancellationToken cancellationToken) =>

@@ -48,7 +48,7 @@ internal static partial class DiscoveryBench
         using (var seeding = ChildProcess.Start("trustserver-discovery-seed", BenchStack.DotnetHost(), Arguments("--Signing:Resigner:Enabled=false"),
             Path.Combine(logDirectory, "trustserver-discovery-seed.log"), work))
         {
-            await seeding.WaitForNotaryHealthAsync(http, url, cancellationToken);
+            await seeding.WaitForSuccessAsync(http, new Uri(url + "/_notary_server/health"), cancellationToken);
             var template = await Publishing.PrepareAsync(http, url, TemplateGun, 0, cancellationToken);
             await Publishing.InitializeAsync(http, url, [template], cancellationToken);
         }
@@ -189,7 +189,6 @@ internal static partial class DiscoveryBench
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
     }
-
 
     // The rendered line, or the server's JSON log (the template, then the property).
     [GeneratedRegex(@"working on this replica: (?:\{Repositories\} repositories scheduled"",""Repositories"":)?([\d,]+)")]

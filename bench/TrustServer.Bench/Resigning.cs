@@ -37,7 +37,7 @@ internal static class Resigning
         using (var seeding = ChildProcess.Start("trustserver-seed", BenchStack.DotnetHost(), Arguments("--Signing:Lifetimes:Timestamp=00:01:00", "--Signing:Resigner:Enabled=false", "--RateLimits:KeyCreations=0"),
             Path.Combine(logDirectory, "trustserver-resign-seed.log"), work))
         {
-            await seeding.WaitForNotaryHealthAsync(http, url, cancellationToken);
+            await seeding.WaitForSuccessAsync(http, new Uri(url + "/_notary_server/health"), cancellationToken);
             var next = -1;
             await Task.WhenAll(Enumerable.Range(0, options.ParallelRepositories).Select(async _ =>
             {
@@ -89,5 +89,4 @@ internal static class Resigning
         await using var command = new NpgsqlCommand(sql, connection);
         return (T)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
-
 }

@@ -35,10 +35,9 @@ public static class MigrationExtensions
             {
                 await database.GetService<IHistoryRepository>().CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
             }
-
-            await database.MigrateAsync(cancellationToken).ConfigureAwait(false);
         }
-        else if (database.GetService<IMigrationsAssembly>().Migrations.Keys.Any(id => !applied.Contains(id)))
+
+        if (applied is null || database.GetService<IMigrationsAssembly>().Migrations.Keys.Any(id => !applied.Contains(id)))
         {
             await database.MigrateAsync(cancellationToken).ConfigureAwait(false);
         }

@@ -28,9 +28,9 @@ public abstract class MigrationTests
     private protected abstract Task<IReadOnlyDictionary<string, string>> ReadIndexesAsync(DbConnection connection, string table);
 
     /// <summary>
-    /// A first start on a new database logs no error. EF Core's MigrateAsync queries the history table before it
-    /// creates it and logs that failed query at Error level (npgsql/efcore.pg#3407), a false alarm on every new
-    /// deployment; the bench's server on a new PostgreSQL database logged one.
+    /// A first start on a new database logs no error. EF Core logs a failed query of the missing history table at Error
+    /// level before handling it (Npgsql's existence check is that query, npgsql/efcore.pg#3407), a false alarm on every
+    /// new deployment; the bench's server on a new PostgreSQL database logged one.
     /// </summary>
     [Fact]
     public async Task Migrate_EmptyDatabase_LogsNoError()
